@@ -42,6 +42,8 @@ export type ConfChangeType = 'addVoter' | 'addLearner' | 'removeNode';
 export interface ConfChange {
   readonly type: ConfChangeType;
   readonly node: NodeId;
+  /** Opaque to the core; the driver carries the new member's address here. */
+  readonly context: string;
 }
 
 export interface SnapshotMeta {
@@ -219,7 +221,8 @@ export interface ProposalAck {
 /**
  * A batch of work. The driver carries it out in this order:
  *  1. send `messages` (safe before persistence: a leader's appends and heartbeats);
- *  2. persist `snapshot` (if any), then `hardState` and `entries` in one synced write
+ *  2. persist `snapshot` (if any: it was received from the leader and replaces the whole stored log),
+ *     then `hardState` and `entries`, all in one synced write
  *     (entries[0].index may be at or below the stored last index: truncate from there first);
  *  3. send `persistedMessages` (votes, acknowledgements: only true once the write is durable);
  *  4. restore `snapshot` into the state machine (if any), then apply `committed` in order;
@@ -267,6 +270,20 @@ export interface RaftConfig {
   /** Most entries in one Ready's `committed` (bounds the apply batch). */
   readonly maxCommittedPerReady: number;
   readonly random: RandomSource;
+  /**
+   * Deliberate bugs, only for proving that the simulation harness catches them. Never set in
+   * production; the node driver refuses a config that sets any.
+   */
+  readonly plantedBugs?: PlantedBugs;
+}
+
+export interface PlantedBugs {
+  /** Count replicas of a previous term's entry toward commit (breaks Raft's Figure 8 rule). */
+  readonly commitPreviousTerm?: boolean;
+  /** Send vote replies before the vote is durable (a crash can then vote twice in a term). */
+  readonly voteBeforePersist?: boolean;
+  /** Answer ReadIndex at once, without confirming leadership with a quorum. */
+  readonly readIndexWithoutQuorum?: boolean;
 }
 
 /** Defaults tuned for a LAN cluster ticking every 100 ms. */
