@@ -8,6 +8,7 @@ import {
   type Message,
   type NodeId,
   type PlantedBugs,
+  type ProposalAck,
   type RaftConfig,
   RaftCore,
   type ReadState,
@@ -28,6 +29,7 @@ export interface TestNode {
   /** Entries applied, in order (including empty no-ops and conf entries). */
   applied: Entry[];
   readStates: ReadState[];
+  proposalAcks: ProposalAck[];
   /** While set, Readies are taken but not persisted (an fsync that has not finished). */
   holdPersist: boolean;
   held: Ready[];
@@ -90,6 +92,7 @@ export class Cluster {
       disk,
       applied: [],
       readStates: [],
+      proposalAcks: [],
       holdPersist: false,
       held: [],
       restoredFrom: null,
@@ -154,6 +157,7 @@ export class Cluster {
     }
     n.applied.push(...rd.committed);
     n.readStates.push(...rd.readStates);
+    n.proposalAcks.push(...rd.proposalAcks);
     n.core.advance();
   }
 
@@ -166,8 +170,14 @@ export class Cluster {
     for (const rd of held) this.finishReady(n, rd);
   }
 
-  deliver(m: Message): void {
+  /** Rewrites or drops (null) messages on delivery, after cut links. */
+  intercept: ((m: Message) => Message | null) | null = null;
+
+  deliver(original: Message): void {
+    let m: Message | null = original;
     if (this.down.has(m.to) || this.down.has(m.from) || this.cut.has(`${m.from}->${m.to}`)) return;
+    if (this.intercept) m = this.intercept(m);
+    if (m === null) return;
     const n = this.nodes.get(m.to);
     if (n) n.core.step(m);
   }
@@ -247,6 +257,14 @@ export class Cluster {
     );
     leaders.sort((a, b) => b[1].core.status().term - a[1].core.status().term);
     return leaders[0]?.[0];
+  }
+
+  /** A node's whole log (after its snapshot) as "index:term" strings, from its in-memory core. */
+  logOf(id: NodeId): string[] {
+    const st = this.core(id).status();
+    const out: string[] = [];
+    for (let i = st.firstIndex; i <= st.lastIndex; i++) out.push(`${i}:${this.core(id).entryAt(i)!.term}`);
+    return out;
   }
 
   /** Applied commands (non-empty normal entries) of a node, as strings. */
