@@ -22,7 +22,6 @@ import {
   type ProposeResult,
   type RaftConfig,
   type RaftStatus,
-  type ReadIndexMessage,
   type ReadState,
   type Ready,
   type Role,
