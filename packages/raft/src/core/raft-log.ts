@@ -28,7 +28,6 @@ export class RaftLog {
     this.stableIndex = this.lastIndex();
     this.persistingIndex = this.stableIndex;
     this.committed = Math.max(committed, snapshotIndex);
-    invariant(this.committed <= this.lastIndex(), 'commit index beyond the persisted log');
   }
 
   firstIndex(): number {

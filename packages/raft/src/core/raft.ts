@@ -124,10 +124,26 @@ export class RaftCore {
     this.cfg = config;
     const snap = persisted.snapshot;
     this.snapshot = snap;
-    this.log = new RaftLog(snap?.meta.index ?? 0, snap?.meta.term ?? 0, persisted.entries, persisted.hardState.commit);
+    const fresh = snap === null && persisted.entries.length === 0 && persisted.hardState.term === 0;
+    const bootstrap = fresh ? bootstrapEntries(initialConf) : [];
+    this.log = new RaftLog(snap?.meta.index ?? 0, snap?.meta.term ?? 0, [], persisted.hardState.commit);
+    if (bootstrap.length > 0) {
+      // A founding member writes the initial configuration into its log, so that it travels with
+      // the log to members that join later. Every founder writes the same entries.
+      this.log.append(bootstrap);
+      this.log.commitTo(bootstrap.length);
+    } else {
+      this.log.append(persisted.entries);
+      this.log.stableIndex = this.log.lastIndex();
+      this.log.persistingIndex = this.log.stableIndex;
+      invariant(persisted.hardState.commit <= this.log.lastIndex(), 'commit index beyond the persisted log');
+    }
     this.term = persisted.hardState.term;
     this.vote = persisted.hardState.vote;
-    this.conf = snap ? snap.meta.conf : normalizeConf(initialConf);
+    // The configuration comes from the snapshot, or from the log when it starts with the bootstrap
+    // entries; initialConf is only the base for a log written without them.
+    const logHasConf = this.log.entry(1)?.type === 'conf';
+    this.conf = snap ? snap.meta.conf : logHasConf ? { voters: [], learners: [] } : normalizeConf(initialConf);
     this.applied = snap?.meta.index ?? 0;
     this.applying = this.applied;
     this.confIndex = this.applied;
@@ -1163,6 +1179,15 @@ export class RaftCore {
   entryAt(index: number): Entry | undefined {
     return this.log.entry(index);
   }
+}
+
+/** The initial configuration as committed entries of term 0 at indexes 1..n (voters, then learners). */
+function bootstrapEntries(conf: ConfState): Entry[] {
+  const changes: ConfChange[] = [
+    ...[...conf.voters].sort().map((node): ConfChange => ({ type: 'addVoter', node, context: '' })),
+    ...[...conf.learners].sort().map((node): ConfChange => ({ type: 'addLearner', node, context: '' })),
+  ];
+  return changes.map((cc, i) => ({ term: 0, index: i + 1, type: 'conf', data: encodeConfChange(cc) }));
 }
 
 function invalidConf(message: string): RaftError {

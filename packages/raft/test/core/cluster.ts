@@ -67,6 +67,8 @@ export class Cluster {
     this.seed = opts.seed ?? 1;
     for (const id of [...ids, ...learners])
       this.start(id, { hardState: { term: 0, vote: '', commit: 0 }, entries: [], snapshot: null });
+    // Founders persist their bootstrap configuration entries before anything else happens.
+    this.settle();
   }
 
   private config(id: NodeId): RaftConfig {

@@ -3,6 +3,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Cluster } from './cluster.js';
 
+/** Founders of a three-node cluster start with three committed configuration entries. */
+const BOOT = 3;
+
 describe('elections', () => {
   it('a campaigning node with an up-to-date log wins and appends an empty entry of its term', () => {
     const c = new Cluster(['a', 'b', 'c']);
@@ -10,9 +13,9 @@ describe('elections', () => {
     const s = c.core('a').status();
     assert.equal(s.role, 'leader');
     assert.equal(s.term, 1);
-    assert.equal(s.commit, 1, 'the empty entry commits once a majority stores it');
+    assert.equal(s.commit, BOOT + 1, 'the empty entry commits once a majority stores it');
     assert.equal(c.core('b').status().leader, 'a');
-    assert.equal(c.core('c').status().commit, 1);
+    assert.equal(c.core('c').status().commit, BOOT + 1);
   });
 
   it('election timeouts fire on their own and exactly one leader emerges', () => {

@@ -4,6 +4,9 @@ import { describe, it } from 'node:test';
 import type { Entry } from '../../src/core/index.js';
 import { Cluster, type Disk, data } from './cluster.js';
 
+/** Founders of a three-node cluster start with three committed configuration entries. */
+const BOOT = 3;
+
 function logOfTerms(terms: number[], payload = 'x'): Entry[] {
   return terms.map((term, i) => ({ term, index: i + 1, type: 'normal', data: data(`${payload}${i + 1}`) }));
 }
@@ -32,7 +35,7 @@ describe('log replication', () => {
     assert.deepEqual(c.commands('a'), ['from-b']);
     assert.deepEqual(c.commands('b'), ['from-b']);
     assert.ok(r.kind === 'forwarded');
-    assert.deepEqual(c.node('b').proposalAcks, [{ reqId: r.reqId, index: 2, term: 1 }]);
+    assert.deepEqual(c.node('b').proposalAcks, [{ reqId: r.reqId, index: BOOT + 2, term: 1 }]);
   });
 
   it('Figure 7: a new leader brings missing, extra and conflicting follower logs to its own', () => {
@@ -106,7 +109,7 @@ describe('log replication', () => {
     c.isolate('a');
     c.propose('a', 'lost-1');
     c.propose('a', 'lost-2');
-    assert.equal(c.core('a').status().commit, 2);
+    assert.equal(c.core('a').status().commit, BOOT + 2);
     c.elect('b');
     c.propose('b', 'kept-2');
     c.heal();
@@ -123,9 +126,9 @@ describe('log replication', () => {
     c.node('c').holdPersist = true;
     c.propose('a', 'two');
     c.propose('a', 'three');
-    assert.equal(c.core('a').status().commit, 4, 'a and b are a majority');
+    assert.equal(c.core('a').status().commit, BOOT + 4, 'a and b are a majority');
     c.crash('c');
-    assert.equal(c.node('c').disk.entries.length, 2, 'only the synced prefix survived');
+    assert.equal(c.node('c').disk.entries.length, BOOT + 2, 'only the synced prefix survived');
     c.restart('c');
     c.tickAll(3);
     assert.deepEqual(c.commands('c'), ['one', 'two', 'three']);
@@ -137,9 +140,9 @@ describe('log replication', () => {
     c.node('a').holdPersist = true;
     c.propose('a', 'written-by-followers');
     // The leader sent its appends before its own fsync; b and c made the entry durable.
-    assert.equal(c.node('b').disk.entries.length, 2);
+    assert.equal(c.node('b').disk.entries.length, BOOT + 2);
     c.crash('a');
-    assert.equal(c.node('a').disk.entries.length, 1);
+    assert.equal(c.node('a').disk.entries.length, BOOT + 1);
     c.tickAll(30);
     const lead = c.leader()!;
     assert.notEqual(lead, 'a');
