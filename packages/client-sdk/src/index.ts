@@ -1,0 +1,1 @@
+export { SmoothWeightedRoundRobin } from './weighted-round-robin.js';

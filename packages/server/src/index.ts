@@ -1,0 +1,2 @@
+export { CairnError, ERROR_CODES, type ErrorCode, type FieldError, httpStatusOf } from './errors.js';
+export { VERSION } from './version.js';
