@@ -1,20 +1,22 @@
 #!/usr/bin/env node
 import { VERSION } from '../version.js';
+import { serverCommand } from './server-command.js';
 
 const USAGE = `cairn ${VERSION}: a service registry with zone-local discovery
 
 Usage: cairn <command> [options]
 
 Commands:
+  server      run one replica of a zone registry (cairn server --help)
   version     print the version
   help        print this help
-
-Commands land here as the parts they run are built.
 `;
 
-function main(argv: readonly string[]): number {
-  const [command = 'help'] = argv;
+async function main(argv: readonly string[]): Promise<number> {
+  const [command = 'help', ...rest] = argv;
   switch (command) {
+    case 'server':
+      return serverCommand(rest);
     case 'version':
     case '--version':
     case '-v':
@@ -31,4 +33,12 @@ function main(argv: readonly string[]): number {
   }
 }
 
-process.exitCode = main(process.argv.slice(2));
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`cairn: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,111 @@
+import websocket from '@fastify/websocket';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import pino, { type Logger } from 'pino';
+import { installErrorHandler } from '../api/error-handler.js';
+import { healthRoutes } from '../api/health-routes.js';
+import { internalRoutes } from '../api/internal-routes.js';
+import type { ServerConfig } from '../config/server-config.js';
+import { ZoneRegistry } from '../registry/zone-registry.js';
+
+export const PEER_PATH = '/raft/peer';
+
+export interface ZoneServer {
+  readonly app: FastifyInstance;
+  readonly registry: ZoneRegistry;
+  readonly config: ServerConfig;
+  readonly logger: Logger;
+  /** The address the server listens on (with the real port when 0 was asked for). */
+  readonly address: string;
+  close(): Promise<void>;
+}
+
+/** Route plugins other parts of the server add (native API, Nacos API, watch, metrics, UI). */
+export type ApiPlugin = (app: FastifyInstance, ctx: { registry: ZoneRegistry; config: ServerConfig }) => Promise<void>;
+
+/**
+ * One replica of a zone registry: the Raft-replicated registry and every API surface on one port,
+ * peer links included (Raft traffic is a WebSocket route on the same port).
+ */
+export async function startZoneServer(
+  config: ServerConfig,
+  plugins: readonly ApiPlugin[] = [],
+  logger: Logger = pino({ level: config.logLevel }),
+): Promise<ZoneServer> {
+  const log = logger.child({ zone: config.zone, node: config.nodeId });
+  // The Raft node binds its own { node } on the zone logger.
+  const raftLog = logger.child({ zone: config.zone });
+  if (config.devSecret && Object.keys(config.peers).length > 0) {
+    log.warn('no --cluster-secret given: replicas authenticate with the built-in development secret');
+  }
+  // Raft first: peers that dial in before this port listens simply retry with backoff.
+  const [host, port] = splitHostPort(config.listen);
+  const registry = await ZoneRegistry.start({
+    zone: config.zone,
+    nodeId: config.nodeId,
+    peers: config.peers,
+    advertiseAddress: config.advertise,
+    dataDir: config.dataDir,
+    clusterSecret: config.clusterSecret,
+    logger: raftLog,
+    tickMs: config.tickMs,
+    electionTicks: config.electionTicks,
+    snapshotEntries: config.snapshotEntries,
+    join: config.join,
+  });
+  const app = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    // Per-request log lines would dominate the hot path; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.bodyLimitBytes,
+    connectionTimeout: 60_000,
+    keepAliveTimeout: 72_000,
+    requestTimeout: 120_000,
+    routerOptions: { maxParamLength: 512 },
+  });
+  try {
+    installErrorHandler(app);
+    await app.register(websocket, { options: { maxPayload: 64 * 1024 * 1024 } });
+    // Peer links: the Raft transport authenticates the upgrade request and refuses (close 1008) a
+    // peer that is not a member or does not know the cluster secret.
+    app.get(PEER_PATH, { websocket: true }, (socket, req) => registry.raft.acceptPeerSocket(socket, req.raw));
+    await app.register(healthRoutes, { registry });
+    await app.register(internalRoutes, { registry, clusterSecret: config.clusterSecret });
+    for (const plugin of plugins) await app.register(async (scope) => plugin(scope, { registry, config }));
+    await app.listen({ host, port });
+  } catch (err) {
+    await app.close().catch(() => {});
+    await registry.close();
+    throw err;
+  }
+  const addr = app.server.address();
+  const boundPort = typeof addr === 'object' && addr ? addr.port : port;
+  const started = registry;
+  log.info({ listen: `${host}:${boundPort}`, peers: config.peers, dataDir: config.dataDir }, 'cairn server started');
+
+  let closing: Promise<void> | null = null;
+  return {
+    app,
+    registry: started,
+    config,
+    logger: log,
+    address: `${host}:${boundPort}`,
+    close: () => {
+      closing ??= (async () => {
+        // Hand leadership over first so the zone keeps accepting writes while we go.
+        if (started.isLeader && Object.keys(config.peers).length > 1) {
+          const target = Object.keys(started.raft.status().members).find((id) => id !== config.nodeId);
+          if (target) await started.raft.transferLeadership(target, { timeoutMs: 2000 }).catch(() => {});
+        }
+        await app.close();
+        await started.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+export function splitHostPort(hostPort: string): [string, number] {
+  const i = hostPort.lastIndexOf(':');
+  const host = hostPort.slice(0, i).replace(/^\[(.*)\]$/, '$1');
+  return [host, Number(hostPort.slice(i + 1))];
+}
