@@ -1,6 +1,9 @@
 import { invariant } from './errors.js';
 import type { Entry } from './types.js';
 
+/** What an entry costs on the wire besides its data (index, term, type, length), for message bounds. */
+export const ENTRY_OVERHEAD_BYTES = 24;
+
 /**
  * The log as the core sees it: a snapshot boundary (index and term of the last compacted entry)
  * followed by the entries after it, all in memory. What part of it is durable is tracked by
@@ -64,7 +67,7 @@ export class RaftLog {
     return lastTerm > ourTerm || (lastTerm === ourTerm && lastIndex >= this.lastIndex());
   }
 
-  /** Entries in [lo, hi), at most `maxBytes` of data but always at least one. */
+  /** Entries in [lo, hi), at most `maxBytes` (data plus a fixed per-entry overhead) but always at least one. */
   slice(lo: number, hi: number, maxBytes = Number.POSITIVE_INFINITY): Entry[] {
     invariant(lo > this.snapshotIndex, 'slice below the compaction point');
     const end = Math.min(hi, this.lastIndex() + 1);
@@ -72,7 +75,7 @@ export class RaftLog {
     let bytes = 0;
     for (let i = lo; i < end; i++) {
       const e = this.entries[i - this.snapshotIndex - 1]!;
-      bytes += e.data.length;
+      bytes += e.data.length + ENTRY_OVERHEAD_BYTES;
       if (out.length > 0 && bytes > maxBytes) break;
       out.push(e);
     }

@@ -154,6 +154,9 @@ export class RaftCore {
       this.confIndex = i;
     }
     this.resetElectionTimeout();
+    // Request ids start at a random base so that an answer queued for a previous incarnation of this
+    // node (same term, restarted) cannot be mistaken for one of ours.
+    this.nextReqId = config.random.int(0x7fffffff) * 1024;
     this.prevSoft = { role: this.role, leader: this.lead };
     this.prevHard = this.hardState();
   }
