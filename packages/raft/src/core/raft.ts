@@ -158,7 +158,9 @@ export class RaftCore {
     // node (same term, restarted) cannot be mistaken for one of ours.
     this.nextReqId = config.random.int(0x7fffffff) * 1024;
     this.prevSoft = { role: this.role, leader: this.lead };
-    this.prevHard = this.hardState();
+    // A founder's first Ready must persist the commit index of its bootstrap entries; without it a
+    // crash right after the first write would restart with those entries uncommitted and no voters.
+    this.prevHard = fresh ? { term: 0, vote: NONE, commit: 0 } : this.hardState();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -270,6 +272,7 @@ export class RaftCore {
     invariant(index === this.applied, `compact at ${index} but applied is ${this.applied}`);
     invariant(index <= this.log.stableIndex, 'compact past the durable log');
     invariant(index > this.log.snapshotIndex, `compact at ${index} is not past the snapshot ${this.log.snapshotIndex}`);
+    // (Right after a snapshot from the leader is restored, there is nothing to compact until more is applied.)
     const term = this.log.term(index)!;
     const snap: Snapshot = { meta: { index, term, conf: this.conf }, data };
     this.log.compactTo(index);

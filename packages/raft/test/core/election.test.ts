@@ -18,6 +18,15 @@ describe('elections', () => {
     assert.equal(c.core('c').status().commit, BOOT + 1);
   });
 
+  it('a founder that crashes right after its first write still knows the voters', () => {
+    const c = new Cluster(['a', 'b', 'c']);
+    // The constructor settled the first Ready: bootstrap entries and their commit index are on disk.
+    assert.equal(c.node('a').disk.hardState.commit, BOOT);
+    c.crash('a');
+    c.restart('a', { voters: [], learners: [] });
+    assert.deepEqual(c.core('a').status().conf.voters, ['a', 'b', 'c']);
+  });
+
   it('election timeouts fire on their own and exactly one leader emerges', () => {
     const c = new Cluster(['a', 'b', 'c']);
     c.tickAll(30);
