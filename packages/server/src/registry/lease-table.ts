@@ -1,4 +1,4 @@
-import type { Heartbeat, Instance } from './model.js';
+import { type Heartbeat, type Instance, leaseIdOf } from './model.js';
 
 /** A lease the leader tracks for an instance that sends its own heartbeats. */
 interface InstanceLease {
@@ -43,8 +43,9 @@ export class LeaseTable {
 
   /** Starts or refreshes tracking of an instance that holds its own lease. */
   trackInstance(inst: Instance, nowMs: number): void {
-    const cur = this.instances.get(inst.id);
-    this.instances.set(inst.id, { instance: inst, lastRenewMs: cur?.lastRenewMs ?? nowMs, healthy: inst.healthy });
+    const id = leaseIdOf(inst);
+    const cur = this.instances.get(id);
+    this.instances.set(id, { instance: inst, lastRenewMs: cur?.lastRenewMs ?? nowMs, healthy: inst.healthy });
   }
 
   untrackInstance(id: string): void {
@@ -60,7 +61,7 @@ export class LeaseTable {
     this.sessions.delete(id);
   }
 
-  /** Returns false when no such lease is tracked (the instance is gone: the client must re-register). */
+  /** Renews by lease id (`leaseIdOf`). False when no such lease is tracked: the client must re-register. */
   renewInstance(id: string, nowMs: number): boolean {
     const lease = this.instances.get(id);
     if (!lease) return false;

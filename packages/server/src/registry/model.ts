@@ -144,3 +144,8 @@ export function serviceKeyOf(k: ServiceKey): string {
 export function instanceIdOf(k: InstanceKey): string {
   return `${k.ip}#${k.port}#${k.cluster}#${k.group}@@${k.service}`;
 }
+
+/** The key of an instance's own lease: its id is unique only within a namespace. */
+export function leaseIdOf(k: InstanceKey): string {
+  return `${k.namespace}/${instanceIdOf(k)}`;
+}

@@ -4,7 +4,7 @@ import { request } from 'undici';
 import { CairnError } from '../errors.js';
 import { type Command, decodeCommand, encodeCommand } from './commands.js';
 import { LeaseTable } from './lease-table.js';
-import type { Instance } from './model.js';
+import { type Instance, leaseIdOf } from './model.js';
 import { type ApplyResult, type Change, RegistryState } from './registry-state.js';
 import { WatchHub } from './watch-hub.js';
 
@@ -167,7 +167,7 @@ export class ZoneRegistry {
   // -------------------------------------------------------------------------------------------
 
   /**
-   * Renews instance leases (by instance id) and session leases. On the leader this only moves times
+   * Renews instance leases (by lease id, `leaseIdOf`) and session leases. On the leader this only moves times
    * in memory; a follower gathers them and forwards a batch to the leader. Returns the ids this
    * replica does not know, so the caller can tell clients to re-register.
    */
@@ -295,7 +295,7 @@ export class ZoneRegistry {
     if (cmd.op === 'session.close') for (const id of cmd.sessionIds) this.leases.untrackSession(id);
     for (const c of changes) {
       if (c.kind !== 'instance') continue;
-      if (c.action === 'delete') this.leases.untrackInstance(c.instance.id);
+      if (c.action === 'delete') this.leases.untrackInstance(leaseIdOf(c.instance));
       else this.trackLease(c.instance, now);
     }
   }

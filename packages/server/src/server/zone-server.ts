@@ -4,6 +4,8 @@ import pino, { type Logger } from 'pino';
 import { installErrorHandler } from '../api/error-handler.js';
 import { healthRoutes } from '../api/health-routes.js';
 import { internalRoutes } from '../api/internal-routes.js';
+import { checkRoutes } from '../checks/check-routes.js';
+import { HealthChecker } from '../checks/health-checker.js';
 import type { ServerConfig } from '../config/server-config.js';
 import { ZoneRegistry } from '../registry/zone-registry.js';
 
@@ -14,13 +16,18 @@ export interface ZoneServer {
   readonly registry: ZoneRegistry;
   readonly config: ServerConfig;
   readonly logger: Logger;
+  /** The active health checks this replica runs (started once it listens, stopped first on close). */
+  readonly checks: HealthChecker;
   /** The address the server listens on (with the real port when 0 was asked for). */
   readonly address: string;
   close(): Promise<void>;
 }
 
 /** Route plugins other parts of the server add (native API, Nacos API, watch, metrics, UI). */
-export type ApiPlugin = (app: FastifyInstance, ctx: { registry: ZoneRegistry; config: ServerConfig }) => Promise<void>;
+export type ApiPlugin = (
+  app: FastifyInstance,
+  ctx: { registry: ZoneRegistry; config: ServerConfig; checks: HealthChecker },
+) => Promise<void>;
 
 /**
  * One replica of a zone registry: the Raft-replicated registry and every API surface on one port,
@@ -52,6 +59,12 @@ export async function startZoneServer(
     snapshotEntries: config.snapshotEntries,
     join: config.join,
   });
+  const checks = new HealthChecker({
+    registry,
+    logger: log.child({ component: 'checks' }),
+    clusterSecret: config.clusterSecret,
+    electionTimeoutMs: config.tickMs * config.electionTicks,
+  });
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
     // Per-request log lines would dominate the hot path; errors are still logged.
@@ -70,7 +83,8 @@ export async function startZoneServer(
     app.get(PEER_PATH, { websocket: true }, (socket, req) => registry.raft.acceptPeerSocket(socket, req.raw));
     await app.register(healthRoutes, { registry });
     await app.register(internalRoutes, { registry, clusterSecret: config.clusterSecret });
-    for (const plugin of plugins) await app.register(async (scope) => plugin(scope, { registry, config }));
+    await app.register(checkRoutes, { checks, clusterSecret: config.clusterSecret });
+    for (const plugin of plugins) await app.register(async (scope) => plugin(scope, { registry, config, checks }));
     await app.listen({ host, port });
   } catch (err) {
     await app.close().catch(() => {});
@@ -80,6 +94,7 @@ export async function startZoneServer(
   const addr = app.server.address();
   const boundPort = typeof addr === 'object' && addr ? addr.port : port;
   const started = registry;
+  checks.start();
   log.info({ listen: `${host}:${boundPort}`, peers: config.peers, dataDir: config.dataDir }, 'cairn server started');
 
   let closing: Promise<void> | null = null;
@@ -88,6 +103,7 @@ export async function startZoneServer(
     registry: started,
     config,
     logger: log,
+    checks,
     address: `${host}:${boundPort}`,
     close: () => {
       closing ??= (async () => {
@@ -96,6 +112,7 @@ export async function startZoneServer(
           const target = Object.keys(started.raft.status().members).find((id) => id !== config.nodeId);
           if (target) await started.raft.transferLeadership(target, { timeoutMs: 2000 }).catch(() => {});
         }
+        await checks.stop();
         await app.close();
         await started.close();
       })();

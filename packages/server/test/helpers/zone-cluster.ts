@@ -125,7 +125,7 @@ export async function startZoneCluster(opts: ZoneClusterOptions = {}): Promise<Z
       if (!r) throw new Error(`no replica ${id}`);
       return r;
     },
-    async leader(timeoutMs = 15_000) {
+    async leader(timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
       while (Date.now() < deadline) {
         const live = replicas.filter((r) => r.proc);
@@ -152,7 +152,7 @@ export async function startZoneCluster(opts: ZoneClusterOptions = {}): Promise<Z
       launch(r);
       await cluster.waitReady(id);
     },
-    async waitReady(id, timeoutMs = 15_000) {
+    async waitReady(id, timeoutMs = 30_000) {
       const r = cluster.replica(id);
       const deadline = Date.now() + timeoutMs;
       while (Date.now() < deadline) {

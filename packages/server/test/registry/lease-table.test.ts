@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LeaseTable } from '../../src/registry/lease-table.js';
-import { DEFAULT_HEARTBEAT, type Instance } from '../../src/registry/model.js';
+import { DEFAULT_HEARTBEAT, type Instance, leaseIdOf } from '../../src/registry/model.js';
 
 const inst = (port: number, healthy = true): Instance => ({
   namespace: 'public',
@@ -31,14 +31,14 @@ describe('LeaseTable', () => {
     t.trackInstance(inst(1), 0);
     t.trackInstance(inst(2), 0);
     assert.deepEqual(t.scan(2000).unhealthy, []);
-    t.renewInstance(inst(2).id, 2500);
+    t.renewInstance(leaseIdOf(inst(2)), 2500);
     const s1 = t.scan(3100);
     assert.deepEqual(
       s1.unhealthy.map((i) => i.port),
       [1],
     );
     assert.deepEqual(t.scan(3200).unhealthy, [], 'reported once');
-    t.renewInstance(inst(1).id, 4000);
+    t.renewInstance(leaseIdOf(inst(1)), 4000);
     assert.deepEqual(
       t.scan(4100).healthyAgain.map((i) => i.port),
       [1],
@@ -46,7 +46,7 @@ describe('LeaseTable', () => {
     const late = t.scan(40_000);
     assert.deepEqual(late.expired.map((i) => i.port).sort(), [1, 2]);
     assert.equal(t.instanceLeaseCount, 0);
-    assert.equal(t.renewInstance(inst(1).id, 40_001), false, 'an expired lease cannot be renewed');
+    assert.equal(t.renewInstance(leaseIdOf(inst(1)), 40_001), false, 'an expired lease cannot be renewed');
   });
 
   it('a new leader grants every lease a full period', () => {
@@ -59,6 +59,19 @@ describe('LeaseTable', () => {
     assert.deepEqual(s.unhealthy, []);
     assert.deepEqual(s.expiredSessions, []);
     assert.deepEqual(t.scan(32_001).expiredSessions, ['S']);
+  });
+
+  it('the same instance id in two namespaces holds two leases', () => {
+    const t = new LeaseTable();
+    const dev = { ...inst(1), namespace: 'dev' };
+    t.trackInstance(inst(1), 0);
+    t.trackInstance(dev, 0);
+    assert.equal(t.instanceLeaseCount, 2);
+    t.renewInstance(leaseIdOf(dev), 2900);
+    assert.deepEqual(
+      t.scan(3100).unhealthy.map((i) => i.namespace),
+      ['public'],
+    );
   });
 
   it('renewals never move a lease backwards', () => {

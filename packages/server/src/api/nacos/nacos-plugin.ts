@@ -1,0 +1,99 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { CairnError } from '../../errors.js';
+import type { ApiPlugin } from '../../server/zone-server.js';
+import { authRoutes } from './auth-routes.js';
+import { instanceRoutes } from './instance-routes.js';
+import type { NacosAuthorizer, NacosContext } from './nacos-context.js';
+import { sendText } from './nacos-context.js';
+import { NacosError } from './nacos-params.js';
+import { namespaceRoutes } from './namespace-routes.js';
+import { operatorRoutes } from './operator-routes.js';
+import { serviceRoutes } from './service-routes.js';
+import { DEFAULT_UDP_PUSH, UdpPusher, type UdpPushOptions } from './udp-push.js';
+
+export interface NacosApiOptions {
+  /** UDP push settings (tests shorten the timers). */
+  readonly push?: Partial<UdpPushOptions>;
+  /** `cacheMillis` in `instance/list` answers (Nacos 2.x: 10 s). */
+  readonly cacheMillis?: number;
+  /** Runs before every handler once the request's namespace is known; throw to refuse. None by default. */
+  readonly authorize?: NacosAuthorizer;
+}
+
+/** Nacos's default clientBeatInterval (SwitchDomain), answered when an instance sets none. */
+const CLIENT_BEAT_INTERVAL_MS = 5000;
+
+/**
+ * The Nacos v1 Open API (naming, console namespaces, login, operator metrics) under `/nacos/v1`, so
+ * Nacos clients and gateways use cairn unchanged. Everything in this scope speaks Nacos: parameters
+ * from the query string or a form body, plain-text errors, `ok` for writes. Writes go through Raft
+ * (`registry.execute`), beats renew leases (`registry.renew`), reads come from this replica's state.
+ */
+export function createNacosApi(options: NacosApiOptions = {}): ApiPlugin {
+  return async (app, { registry, config }) => {
+    installNacosParsing(app);
+    app.setErrorHandler(nacosErrorHandler);
+    const pushOptions: UdpPushOptions = { ...DEFAULT_UDP_PUSH, ...options.push };
+    const bindHost = config.listen.slice(0, config.listen.lastIndexOf(':')).replace(/^\[(.*)\]$/, '$1');
+    const pusher = await UdpPusher.start(registry, bindHost, pushOptions, app.log);
+    app.addHook('onClose', async () => pusher.close());
+    const authorize = options.authorize;
+    const ctx: NacosContext = {
+      registry,
+      config,
+      pusher,
+      cacheMillis: options.cacheMillis ?? pushOptions.cacheMillis,
+      clientBeatIntervalMs: CLIENT_BEAT_INTERVAL_MS,
+      authorize: async (req, access) => {
+        if (authorize) await authorize(req, access);
+      },
+    };
+    await instanceRoutes(app, ctx);
+    await serviceRoutes(app, ctx);
+    await namespaceRoutes(app, ctx);
+    await authRoutes(app, ctx);
+    await operatorRoutes(app, ctx);
+  };
+}
+
+/** The plugin with Nacos's defaults, as the zone server registers it. */
+export const nacosApi: ApiPlugin = createNacosApi();
+
+/**
+ * Parsers for this scope only: form bodies become URLSearchParams (merged with the query string by
+ * NacosParams); any other body is read within the body limit and ignored, as a servlet ignores a
+ * body it does not parse into parameters (so a stray JSON body is never a 400 here).
+ */
+function installNacosParsing(app: FastifyInstance): void {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
+    done(null, new URLSearchParams(body as string));
+  });
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, _body, done) => done(null, undefined));
+}
+
+/** Nacos answers refusals as plain text; the status follows the refusal. */
+function nacosErrorHandler(err: unknown, req: FastifyRequest, reply: FastifyReply): void {
+  if (err instanceof NacosError) {
+    void sendText(reply, err.message, err.status);
+    return;
+  }
+  if (err instanceof CairnError) {
+    if (err.code === 'INTERNAL') req.log.error({ err }, 'nacos request failed');
+    // UNAUTHENTICATED and FORBIDDEN are both 403 in Nacos.
+    const status = err.code === 'UNAUTHENTICATED' ? 403 : err.httpStatus;
+    void sendText(reply, err.message, status);
+    return;
+  }
+  const fe = err as Partial<FastifyError>;
+  if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    void sendText(reply, 'the request body is too large', 413);
+    return;
+  }
+  if (fe.statusCode !== undefined && fe.statusCode >= 400 && fe.statusCode < 500) {
+    void sendText(reply, fe.message ?? 'bad request', fe.statusCode);
+    return;
+  }
+  req.log.error({ err }, 'nacos request failed');
+  void sendText(reply, 'caused: internal error;', 500);
+}

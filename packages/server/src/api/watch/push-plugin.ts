@@ -1,0 +1,100 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { WebSocket } from 'ws';
+import { CairnError } from '../../errors.js';
+import { CLOSE_CODES, SESSION_PATH, WATCH_PATH } from '../../protocol/protocol-version.js';
+import type { ZoneRegistry } from '../../registry/zone-registry.js';
+import { type PushLimits, resolvePushLimits } from './push-limits.js';
+import type { PushContext, PushSocket } from './push-socket.js';
+import { attachPushStats, PushStats } from './push-stats.js';
+import { RevisionWaiter } from './revision-waiter.js';
+import { SessionConnection } from './session-connection.js';
+import { WatchConnection } from './watch-connection.js';
+import { ChangeEncoder } from './wire-encoding.js';
+
+/**
+ * The push protocol of a zone replica, one plugin: `GET /v1/watch` (snapshots, then ordered deltas,
+ * progress and resyncs) and `GET /v1/session` (an SDK process's lease), both WebSocket. The message
+ * schemas live in ../../protocol, shared with the SDK and the federation.
+ *
+ * Usable as an ApiPlugin: `pushApi()` with the default limits, `pushApi({ ... })` with others.
+ */
+export function pushApi(
+  overrides: Partial<PushLimits> = {},
+): (app: FastifyInstance, ctx: { registry: ZoneRegistry }) => Promise<void> {
+  const limits = resolvePushLimits(overrides);
+  return async (app, { registry }) => {
+    const stats = new PushStats();
+    attachPushStats(registry, stats);
+    const waiter = new RevisionWaiter(registry);
+    const ctx: PushContext = { registry, limits, stats, waiter, log: app.log.child({ component: 'push' }) };
+    const encoder = new ChangeEncoder();
+    const watches = new Set<WatchConnection>();
+    const sessions = new Set<SessionConnection>();
+
+    // One timer for every socket: pings, idle and slow-consumer checks, progress, session expiry.
+    const sweep = (set: Set<PushSocket<unknown>>): void => {
+      const now = performance.now();
+      for (const c of set) if (!c.tick(now)) set.delete(c);
+    };
+    const sweeper = setInterval(() => {
+      sweep(watches as Set<PushSocket<unknown>>);
+      sweep(sessions as Set<PushSocket<unknown>>);
+    }, limits.sweepMs);
+    sweeper.unref();
+
+    app.addHook('preClose', async () => {
+      clearInterval(sweeper);
+      waiter.close();
+      // Clients reconnect to another replica: sessions resume there, watches resume from their revision.
+      for (const c of [...watches, ...sessions]) c.close(CLOSE_CODES.GOING_AWAY, 'the replica is shutting down');
+    });
+
+    /** Refuses the upgrade with an HTTP answer (before any WebSocket exists) when the limit is reached. */
+    const limitUpgrades =
+      (count: () => number, max: number, what: string) =>
+      async (req: FastifyRequest): Promise<void> => {
+        if (!req.ws) return;
+        if (count() >= max) {
+          stats.refusedConnections++;
+          throw new CairnError('RATE_LIMITED', `this replica serves at most ${max} ${what}; try another replica`);
+        }
+      };
+    const notUpgraded = async (_req: FastifyRequest, _reply: FastifyReply): Promise<never> => {
+      throw new CairnError('VALIDATION_FAILED', 'this endpoint speaks WebSocket: connect with an Upgrade request');
+    };
+
+    app.route({
+      method: 'GET',
+      url: WATCH_PATH,
+      preValidation: limitUpgrades(() => watches.size, limits.watchConnectionsMax, 'watch sockets'),
+      handler: notUpgraded,
+      wsHandler: (socket: WebSocket) => {
+        const c = new WatchConnection(socket, ctx, encoder);
+        watches.add(c);
+        stats.watchConnections++;
+        socket.once('close', () => {
+          watches.delete(c);
+          stats.watchConnections--;
+        });
+        c.hello();
+      },
+    });
+
+    app.route({
+      method: 'GET',
+      url: SESSION_PATH,
+      preValidation: limitUpgrades(() => sessions.size, limits.sessionConnectionsMax, 'session sockets'),
+      handler: notUpgraded,
+      wsHandler: (socket: WebSocket) => {
+        const c = new SessionConnection(socket, ctx);
+        sessions.add(c);
+        stats.sessionConnections++;
+        socket.once('close', () => {
+          sessions.delete(c);
+          stats.sessionConnections--;
+        });
+        c.hello();
+      },
+    });
+  };
+}
