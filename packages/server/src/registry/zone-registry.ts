@@ -153,6 +153,15 @@ export class ZoneRegistry {
     }
   }
 
+  /** Runs a membership operation of the Raft node, mapping its refusals to the registry's error codes. */
+  async membership<T>(op: () => Promise<T>): Promise<T> {
+    try {
+      return await op();
+    } catch (err) {
+      throw toCairnError(err);
+    }
+  }
+
   /** A linearizable read barrier: afterwards, local state reflects every write acknowledged before. */
   async barrier(): Promise<number> {
     try {
@@ -323,6 +332,7 @@ export class ZoneRegistry {
 /** Maps the Raft library's refusals to the registry's error codes. */
 export function toCairnError(err: unknown): CairnError {
   if (err instanceof CairnError) return err;
+  if (err instanceof TypeError) return new CairnError('VALIDATION_FAILED', err.message);
   if (err instanceof RaftError) {
     switch (err.code) {
       case 'NO_LEADER':
@@ -335,6 +345,10 @@ export function toCairnError(err: unknown): CairnError {
         return new CairnError('TIMEOUT', 'the write was not confirmed in time; it may or may not have taken effect');
       case 'CLOSED':
         return new CairnError('UNAVAILABLE', 'this replica is shutting down');
+      case 'CONF_CHANGE_PENDING':
+      case 'CONF_CHANGE_INVALID':
+      case 'LEARNER_BEHIND':
+        return new CairnError('CONFLICT', err.message);
       default:
         return new CairnError('INTERNAL', err.message);
     }

@@ -15,7 +15,7 @@ import type { FastifyRequest } from 'fastify';
 /** `read` reads registry state; `write` changes instances or services; `admin` manages namespaces. */
 export type AccessAction = 'read' | 'write' | 'admin';
 
-export type AccessResource = 'instance' | 'service' | 'namespace' | 'docs';
+export type AccessResource = 'instance' | 'service' | 'namespace' | 'cluster' | 'zone' | 'docs';
 
 /** Declared once per route, statically. */
 export interface RouteAccess {

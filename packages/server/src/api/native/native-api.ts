@@ -6,6 +6,7 @@ import { VERSION } from '../../version.js';
 import { buildOpenApiDocument, type OpenApiDocument } from '../openapi/openapi-document.js';
 import { registerOpenApiRoutes } from '../openapi/openapi-routes.js';
 import type { Authorizer, RouteAccess } from './access-control.js';
+import { CLUSTER_ROUTES } from './cluster-routes.js';
 import { INSTANCE_ROUTES } from './instance-routes.js';
 import { LongPollGate } from './long-poll.js';
 import { NAMESPACE_ROUTES } from './namespace-routes.js';
@@ -28,7 +29,12 @@ import { SERVICE_ROUTES } from './service-routes.js';
 export const REVISION_HEADER = 'x-cairn-revision';
 
 /** Every native route, in documentation order. */
-export const NATIVE_ROUTES: readonly NativeRoute[] = [...INSTANCE_ROUTES, ...SERVICE_ROUTES, ...NAMESPACE_ROUTES];
+export const NATIVE_ROUTES: readonly NativeRoute[] = [
+  ...INSTANCE_ROUTES,
+  ...SERVICE_ROUTES,
+  ...NAMESPACE_ROUTES,
+  ...CLUSTER_ROUTES,
+];
 
 export interface NativeApiOptions {
   /** Runs before every route's handler with the resolved access; throws to refuse. */
