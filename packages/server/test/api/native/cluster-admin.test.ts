@@ -17,7 +17,7 @@ async function json<T>(url: string, init?: RequestInit): Promise<{ status: numbe
   return { status: res.status, body: (await res.json()) as T };
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 45_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const v = await fn().catch(() => undefined);
