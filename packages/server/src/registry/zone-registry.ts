@@ -310,10 +310,9 @@ export class ZoneRegistry {
   }
 
   private restore(data: Uint8Array, index: number): void {
+    // The snapshot's own revision is that of its last registry command; entries after it that were
+    // not registry commands (no-ops, configuration) still count toward the index.
     const restored = RegistryState.restore(data);
-    if (restored.revision !== index && data.length > 0) {
-      this.log.warn({ snapshotRevision: restored.revision, index }, 'snapshot revision differs from its index');
-    }
     restored.revision = index;
     this.current = restored;
     this.hub.reset(index);

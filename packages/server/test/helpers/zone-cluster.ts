@@ -40,6 +40,8 @@ export interface ZoneCluster {
   leader(timeoutMs?: number): Promise<string>;
   replica(id: string): ReplicaProcess;
   kill(id: string, signal?: NodeJS.Signals): Promise<void>;
+  /** Launches a stopped replica without waiting for it (a zone with no quorum is never ready alone). */
+  start(id: string): void;
   restart(id: string): Promise<void>;
   waitReady(id: string, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -145,6 +147,10 @@ export async function startZoneCluster(opts: ZoneClusterOptions = {}): Promise<Z
       const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
       proc.kill(signal);
       await exited;
+    },
+    start(id) {
+      const r = cluster.replica(id);
+      if (!r.proc) launch(r);
     },
     async restart(id) {
       const r = cluster.replica(id);
