@@ -1,0 +1,98 @@
+import { type Dispatcher, WebSocket } from 'undici';
+
+/** The events of one WebSocket, as JSON text frames. */
+export interface SocketEvents {
+  message(text: string): void;
+  close(code: number, reason: string): void;
+}
+
+/**
+ * A WebSocket (undici's) carrying JSON text frames. `open` resolves once connected, or rejects
+ * after `timeoutMs`; after that, exactly one `close` event reports the end, whoever ended it.
+ */
+export class JsonSocket {
+  private closedReported = false;
+  private lastHeardMs = 0;
+
+  private constructor(
+    private readonly ws: WebSocket,
+    readonly url: string,
+  ) {}
+
+  static open(
+    url: string,
+    opts: { timeoutMs: number; headers?: Record<string, string>; dispatcher?: Dispatcher; now: () => number },
+    events: SocketEvents,
+  ): Promise<JsonSocket> {
+    return new Promise((resolve, reject) => {
+      let ws: WebSocket;
+      try {
+        ws = new WebSocket(url, {
+          ...(opts.headers ? { headers: opts.headers } : {}),
+          ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
+        });
+      } catch (err) {
+        reject(err);
+        return;
+      }
+      const socket = new JsonSocket(ws, url);
+      let settled = false;
+      const timer = setTimeout(() => {
+        if (settled) return;
+        settled = true;
+        ws.close();
+        reject(new Error(`no WebSocket connection to ${url} within ${opts.timeoutMs} ms`));
+      }, opts.timeoutMs);
+      timer.unref();
+      ws.addEventListener('open', () => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        socket.lastHeardMs = opts.now();
+        resolve(socket);
+      });
+      ws.addEventListener('message', (ev) => {
+        socket.lastHeardMs = opts.now();
+        if (typeof ev.data === 'string') events.message(ev.data);
+      });
+      ws.addEventListener('close', (ev) => {
+        clearTimeout(timer);
+        if (!settled) {
+          settled = true;
+          reject(new Error(`WebSocket to ${url} closed before opening (${ev.code} ${ev.reason})`));
+          return;
+        }
+        socket.reportClose(ev.code, ev.reason, events);
+      });
+      ws.addEventListener('error', () => {
+        // A close event always follows; it carries the outcome.
+      });
+    });
+  }
+
+  /** When a frame last arrived (ms on the clock given to open). */
+  get heardAtMs(): number {
+    return this.lastHeardMs;
+  }
+
+  get isOpen(): boolean {
+    return this.ws.readyState === WebSocket.OPEN;
+  }
+
+  send(message: object): boolean {
+    if (this.ws.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(JSON.stringify(message));
+    return true;
+  }
+
+  close(code = 1000, reason = ''): void {
+    if (this.ws.readyState === WebSocket.CLOSED || this.ws.readyState === WebSocket.CLOSING) return;
+    this.ws.close(code, reason);
+  }
+
+  private reportClose(code: number, reason: string, events: SocketEvents): void {
+    if (this.closedReported) return;
+    this.closedReported = true;
+    events.close(code, reason);
+  }
+}
