@@ -33,53 +33,61 @@ describe('RaftNode', { timeout: 60_000 }, () => {
     cluster = null;
   });
 
-  it('elects one leader and replicates proposals made on the leader and on followers', {
-    timeout: 15_000,
-  }, async () => {
-    cluster = await Cluster.start(3);
-    const leader = await cluster.leader();
-    const follower = followerOf(cluster, leader);
-    const outcomes = await Promise.all([
-      ...Array.from({ length: 20 }, (_, i) => leader.propose(command(`l${i}`, `${i}`))),
-      ...Array.from({ length: 20 }, (_, i) => follower.propose(command(`f${i}`, `${i}`))),
-    ]);
-    for (const o of outcomes) assert.match(String(o.result), new RegExp(`@${o.index}$`));
-    assert.equal(new Set(outcomes.map((o) => o.index)).size, 40, 'every proposal has its own index');
-    await cluster.waitConverged(['n1', 'n2', 'n3']);
-    assert.equal(cluster.machine('n1').data.size, 40);
-    assert.equal(cluster.running().filter((n) => n.isLeader).length, 1);
+  it(
+    'elects one leader and replicates proposals made on the leader and on followers',
+    {
+      timeout: 15_000,
+    },
+    async () => {
+      cluster = await Cluster.start(3);
+      const leader = await cluster.leader();
+      const follower = followerOf(cluster, leader);
+      const outcomes = await Promise.all([
+        ...Array.from({ length: 20 }, (_, i) => leader.propose(command(`l${i}`, `${i}`))),
+        ...Array.from({ length: 20 }, (_, i) => follower.propose(command(`f${i}`, `${i}`))),
+      ]);
+      for (const o of outcomes) assert.match(String(o.result), new RegExp(`@${o.index}$`));
+      assert.equal(new Set(outcomes.map((o) => o.index)).size, 40, 'every proposal has its own index');
+      await cluster.waitConverged(['n1', 'n2', 'n3']);
+      assert.equal(cluster.machine('n1').data.size, 40);
+      assert.equal(cluster.running().filter((n) => n.isLeader).length, 1);
 
-    const read = await follower.readIndex();
-    assert.ok(read >= Math.max(...outcomes.map((o) => o.index)), 'the read index covers acknowledged writes');
-    const status = follower.status();
-    assert.ok(status.transport.framesReceived > 0 && status.transport.framesSent > 0);
-    assert.deepStrictEqual(status.conf.voters, ['n1', 'n2', 'n3']);
-  });
+      const read = await follower.readIndex();
+      assert.ok(read >= Math.max(...outcomes.map((o) => o.index)), 'the read index covers acknowledged writes');
+      const status = follower.status();
+      assert.ok(status.transport.framesReceived > 0 && status.transport.framesSent > 0);
+      assert.deepStrictEqual(status.conf.voters, ['n1', 'n2', 'n3']);
+    },
+  );
 
-  it('recovers every state machine after a restart of all nodes, from snapshot plus log', {
-    timeout: 15_000,
-  }, async () => {
-    cluster = await Cluster.start(3, { snapshotEntries: 15 });
-    const leader = await cluster.leader();
-    for (let i = 0; i < 40; i++) await leader.propose(command(`k${i}`, `v${i}`));
-    await cluster.waitConverged(['n1', 'n2', 'n3']);
-    const before = [...cluster.machine('n1').data].sort();
-    const appliedBefore = cluster.node('n1').appliedIndex;
-    assert.ok(cluster.node('n1').status().snapshotIndex > 0, 'a snapshot was taken');
+  it(
+    'recovers every state machine after a restart of all nodes, from snapshot plus log',
+    {
+      timeout: 15_000,
+    },
+    async () => {
+      cluster = await Cluster.start(3, { snapshotEntries: 15 });
+      const leader = await cluster.leader();
+      for (let i = 0; i < 40; i++) await leader.propose(command(`k${i}`, `v${i}`));
+      await cluster.waitConverged(['n1', 'n2', 'n3']);
+      const before = [...cluster.machine('n1').data].sort();
+      const appliedBefore = cluster.node('n1').appliedIndex;
+      assert.ok(cluster.node('n1').status().snapshotIndex > 0, 'a snapshot was taken');
 
-    for (const id of ['n1', 'n2', 'n3']) await cluster.stop(id);
-    for (const id of ['n1', 'n2', 'n3']) await cluster.startNode(id);
-    await cluster.leader();
-    await cluster.waitConverged(['n1', 'n2', 'n3']);
-    for (const id of ['n1', 'n2', 'n3']) {
-      const m = cluster.machine(id);
-      assert.deepStrictEqual([...m.data].sort(), before, `${id} recovered its state`);
-      assert.ok(m.restores.length === 1 && m.restores[0]! > 0, `${id} restored its snapshot`);
-      assert.ok(m.applyCount > 0, `${id} replayed entries after the snapshot`);
-      assert.ok(cluster.node(id).appliedIndex >= appliedBefore);
-    }
-    assert.ok(cluster.node('n1').status().term >= 2, 'the term survived the restart and advanced');
-  });
+      for (const id of ['n1', 'n2', 'n3']) await cluster.stop(id);
+      for (const id of ['n1', 'n2', 'n3']) await cluster.startNode(id);
+      await cluster.leader();
+      await cluster.waitConverged(['n1', 'n2', 'n3']);
+      for (const id of ['n1', 'n2', 'n3']) {
+        const m = cluster.machine(id);
+        assert.deepStrictEqual([...m.data].sort(), before, `${id} recovered its state`);
+        assert.ok(m.restores.length === 1 && m.restores[0]! > 0, `${id} restored its snapshot`);
+        assert.ok(m.applyCount > 0, `${id} replayed entries after the snapshot`);
+        assert.ok(cluster.node(id).appliedIndex >= appliedBefore);
+      }
+      assert.ok(cluster.node('n1').status().term >= 2, 'the term survived the restart and advanced');
+    },
+  );
 
   it('catches up a follower that was down past several snapshots by InstallSnapshot', { timeout: 15_000 }, async () => {
     // Small chunks, so the snapshot crosses the wire in several InstallSnapshot messages.
@@ -105,48 +113,52 @@ describe('RaftNode', { timeout: 60_000 }, () => {
     assert.ok(snapshotBytes > 4 * 128, `the snapshot (${snapshotBytes} bytes) took several chunks`);
   });
 
-  it('elects a new leader after the leader closes and loses no acknowledged proposal', {
-    timeout: 15_000,
-  }, async () => {
-    cluster = await Cluster.start(3);
-    const c = cluster;
-    const first = await c.leader();
-    const acknowledged: string[] = [];
-    let stop = false;
-    const writers = ['a', 'b'].map(async (w) => {
-      for (let i = 0; !stop; i++) {
-        const key = `${w}${i}`;
-        const target = c.running().find((n) => n.isLeader) ?? c.running()[0];
-        if (!target) return;
-        try {
-          await target.propose(command(key, 'x'), { timeoutMs: 1_000 });
-          acknowledged.push(key);
-        } catch {
-          await sleep(10);
+  it(
+    'elects a new leader after the leader closes and loses no acknowledged proposal',
+    {
+      timeout: 15_000,
+    },
+    async () => {
+      cluster = await Cluster.start(3);
+      const c = cluster;
+      const first = await c.leader();
+      const acknowledged: string[] = [];
+      let stop = false;
+      const writers = ['a', 'b'].map(async (w) => {
+        for (let i = 0; !stop; i++) {
+          const key = `${w}${i}`;
+          const target = c.running().find((n) => n.isLeader) ?? c.running()[0];
+          if (!target) return;
+          try {
+            await target.propose(command(key, 'x'), { timeoutMs: 1_000 });
+            acknowledged.push(key);
+          } catch {
+            await sleep(10);
+          }
         }
-      }
-    });
-    await waitFor('some writes before the failure', () => acknowledged.length >= 20);
-    const closedAtMs = performance.now();
-    await c.stop(first.id);
-    const survivors = c.running();
-    const second = await c.leader(5 * ELECTION_TIMEOUT_MAX_MS, survivors);
-    const electedInMs = performance.now() - closedAtMs;
-    assert.notEqual(second.id, first.id);
-    assert.ok(electedInMs < 5 * ELECTION_TIMEOUT_MAX_MS, `new leader after ${Math.round(electedInMs)} ms`);
-    const countAtFailover = acknowledged.length;
-    await waitFor('writes under the new leader', () => acknowledged.length >= countAtFailover + 10);
-    stop = true;
-    await Promise.all(writers);
+      });
+      await waitFor('some writes before the failure', () => acknowledged.length >= 20);
+      const closedAtMs = performance.now();
+      await c.stop(first.id);
+      const survivors = c.running();
+      const second = await c.leader(5 * ELECTION_TIMEOUT_MAX_MS, survivors);
+      const electedInMs = performance.now() - closedAtMs;
+      assert.notEqual(second.id, first.id);
+      assert.ok(electedInMs < 5 * ELECTION_TIMEOUT_MAX_MS, `new leader after ${Math.round(electedInMs)} ms`);
+      const countAtFailover = acknowledged.length;
+      await waitFor('writes under the new leader', () => acknowledged.length >= countAtFailover + 10);
+      stop = true;
+      await Promise.all(writers);
 
-    await second.readIndex();
-    await c.waitConverged(survivors.map((n) => n.id));
-    for (const n of survivors) {
-      const data = c.machine(n.id).data;
-      const lost = acknowledged.filter((k) => !data.has(k));
-      assert.deepStrictEqual(lost, [], `${n.id} has every acknowledged write`);
-    }
-  });
+      await second.readIndex();
+      await c.waitConverged(survivors.map((n) => n.id));
+      for (const n of survivors) {
+        const data = c.machine(n.id).data;
+        const lost = acknowledged.filter((k) => !data.has(k));
+        assert.deepStrictEqual(lost, [], `${n.id} has every acknowledged write`);
+      }
+    },
+  );
 
   it('refuses a second open of a data directory with LOCKED', { timeout: 15_000 }, async () => {
     cluster = await Cluster.start(1);
@@ -204,31 +216,35 @@ describe('RaftNode', { timeout: 60_000 }, () => {
     assert.deepStrictEqual(Object.keys(c.node('n4').status().members).sort(), ['n1', 'n2', 'n3', 'n4']);
   });
 
-  it('removes the leader: it steps down and the rest elect a leader among themselves', {
-    timeout: 15_000,
-  }, async () => {
-    cluster = await Cluster.start(3);
-    const c = cluster;
-    const leader = await c.leader();
-    await leader.propose(command('before', '1'));
-    const removed = new Promise<void>((resolve) => leader.once('removed', resolve));
-    await leader.removeMember(leader.id);
-    await removed;
-    const rest = c.running().filter((n) => n !== leader);
-    const next = await c.leader(5 * ELECTION_TIMEOUT_MAX_MS, rest);
-    assert.notEqual(next.id, leader.id);
-    assert.equal(leader.isLeader, false);
-    await next.propose(command('after', '2'));
-    await c.waitConverged(rest.map((n) => n.id));
-    for (const n of rest)
-      assert.deepStrictEqual(
-        n.status().conf.voters,
-        ['n1', 'n2', 'n3'].filter((id) => id !== leader.id),
-      );
-    await sleep(3 * ELECTION_TIMEOUT_MAX_MS);
-    assert.equal(leader.isLeader, false, 'the removed node never campaigns back');
-    assert.equal(next.isLeader, true, 'the removed node does not disturb the new leader');
-  });
+  it(
+    'removes the leader: it steps down and the rest elect a leader among themselves',
+    {
+      timeout: 15_000,
+    },
+    async () => {
+      cluster = await Cluster.start(3);
+      const c = cluster;
+      const leader = await c.leader();
+      await leader.propose(command('before', '1'));
+      const removed = new Promise<void>((resolve) => leader.once('removed', resolve));
+      await leader.removeMember(leader.id);
+      await removed;
+      const rest = c.running().filter((n) => n !== leader);
+      const next = await c.leader(5 * ELECTION_TIMEOUT_MAX_MS, rest);
+      assert.notEqual(next.id, leader.id);
+      assert.equal(leader.isLeader, false);
+      await next.propose(command('after', '2'));
+      await c.waitConverged(rest.map((n) => n.id));
+      for (const n of rest)
+        assert.deepStrictEqual(
+          n.status().conf.voters,
+          ['n1', 'n2', 'n3'].filter((id) => id !== leader.id),
+        );
+      await sleep(3 * ELECTION_TIMEOUT_MAX_MS);
+      assert.equal(leader.isLeader, false, 'the removed node never campaigns back');
+      assert.equal(next.isLeader, true, 'the removed node does not disturb the new leader');
+    },
+  );
 
   it('transfers leadership on request', { timeout: 15_000 }, async () => {
     cluster = await Cluster.start(3);
@@ -241,31 +257,39 @@ describe('RaftNode', { timeout: 60_000 }, () => {
     await assert.rejects(leader.transferLeadership(leader.id), { code: 'NOT_LEADER' });
   });
 
-  it('is fatal when the state machine throws: pending work rejects and the node closes', {
-    timeout: 15_000,
-  }, async () => {
-    cluster = await Cluster.start(1);
-    const node = await cluster.leader();
-    const fatal = new Promise<Error>((resolve) => node.once('fatal', resolve));
-    await assert.rejects(node.propose(command('poison', 'x')));
-    assert.match((await fatal).message, /poisoned/);
-    await assert.rejects(node.propose(command('k', 'v')), { code: 'CLOSED' });
-  });
+  it(
+    'is fatal when the state machine throws: pending work rejects and the node closes',
+    {
+      timeout: 15_000,
+    },
+    async () => {
+      cluster = await Cluster.start(1);
+      const node = await cluster.leader();
+      const fatal = new Promise<Error>((resolve) => node.once('fatal', resolve));
+      await assert.rejects(node.propose(command('poison', 'x')));
+      assert.match((await fatal).message, /poisoned/);
+      await assert.rejects(node.propose(command('k', 'v')), { code: 'CLOSED' });
+    },
+  );
 
-  it('is fatal when storage fails: the write is not half-applied, pending work rejects, the node closes', {
-    timeout: 15_000,
-  }, async () => {
-    cluster = await Cluster.start(1);
-    const node = await cluster.leader();
-    await node.propose(command('k', 'before'));
-    const store = (node as unknown as { store: LogStore }).store;
-    store.save = () => Promise.reject(new RaftError('STORAGE', 'raft storage: disk on fire'));
-    const fatal = new Promise<Error>((resolve) => node.once('fatal', resolve));
-    await assert.rejects(node.propose(command('k', 'after')), { code: 'STORAGE' });
-    assert.match((await fatal).message, /disk on fire/);
-    assert.equal(cluster.machine('n1').data.get('k'), 'before', 'nothing past the failed write was applied');
-    await assert.rejects(node.readIndex(), { code: 'CLOSED' });
-  });
+  it(
+    'is fatal when storage fails: the write is not half-applied, pending work rejects, the node closes',
+    {
+      timeout: 15_000,
+    },
+    async () => {
+      cluster = await Cluster.start(1);
+      const node = await cluster.leader();
+      await node.propose(command('k', 'before'));
+      const store = (node as unknown as { store: LogStore }).store;
+      store.save = () => Promise.reject(new RaftError('STORAGE', 'raft storage: disk on fire'));
+      const fatal = new Promise<Error>((resolve) => node.once('fatal', resolve));
+      await assert.rejects(node.propose(command('k', 'after')), { code: 'STORAGE' });
+      assert.match((await fatal).message, /disk on fire/);
+      assert.equal(cluster.machine('n1').data.get('k'), 'before', 'nothing past the failed write was applied');
+      await assert.rejects(node.readIndex(), { code: 'CLOSED' });
+    },
+  );
 
   it('validates its options', async () => {
     const { dir, cleanup } = await tempDir('raft-options');
