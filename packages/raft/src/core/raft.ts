@@ -22,6 +22,7 @@ import {
   type ProposeResult,
   type RaftConfig,
   type RaftStatus,
+  type ReadIndexMessage,
   type ReadState,
   type Ready,
   type Role,
@@ -316,15 +317,7 @@ export class RaftCore {
       } else if (m.type === 'prop') {
         this.replyDropped(m);
       } else if (m.type === 'readIndex') {
-        this.send({
-          type: 'readIndexResp',
-          from: this.id,
-          to: m.from,
-          term: this.term,
-          context: m.context,
-          index: 0,
-          reject: true,
-        });
+        this.refuseRead(m);
       }
       return;
     }
@@ -459,15 +452,7 @@ export class RaftCore {
         this.replyDropped(m);
         return;
       case 'readIndex':
-        this.send({
-          type: 'readIndexResp',
-          from: this.id,
-          to: m.from,
-          term: this.term,
-          context: m.context,
-          index: 0,
-          reject: true,
-        });
+        this.refuseRead(m);
         return;
       default:
         return;
@@ -556,15 +541,7 @@ export class RaftCore {
         this.replyDropped(m);
         return;
       case 'readIndex':
-        this.send({
-          type: 'readIndexResp',
-          from: this.id,
-          to: m.from,
-          term: this.term,
-          context: m.context,
-          index: 0,
-          reject: true,
-        });
+        this.refuseRead(m);
         return;
       default:
         return;
@@ -751,6 +728,19 @@ export class RaftCore {
       reqIds: m.reqIds,
       indexes,
       entryTerm: this.term,
+    });
+  }
+
+  /** A ReadIndex request forwarded to a node that cannot serve it (not the leader, or a stale term). */
+  private refuseRead(m: ReadIndexMessage): void {
+    this.send({
+      type: 'readIndexResp',
+      from: this.id,
+      to: m.from,
+      term: this.term,
+      context: m.context,
+      index: 0,
+      reject: true,
     });
   }
 
