@@ -24,6 +24,8 @@ export interface RegistryBenchOptions {
   readonly failoverSamples: number;
   /** Raft tick passed to the replicas; undefined keeps the server default. */
   readonly tickMs: number | undefined;
+  /** When set, replicas run under node --cpu-prof and write profiles here when stopped (not when killed). */
+  readonly cpuProfDir: string | undefined;
 }
 
 const usage = `usage: npm run bench:registry -- [options]
@@ -33,7 +35,8 @@ const usage = `usage: npm run bench:registry -- [options]
   --memory-budget S     seconds the memory measurement may spend registering, default 60
   --duration S          measured seconds of each throughput measurement, default 8
   --failover-samples N  leader kills, default 3
-  --tick-ms MS          Raft tick of the replicas (default: the server's default)`;
+  --tick-ms MS          Raft tick of the replicas (default: the server's default)
+  --cpu-prof DIR        run the replicas under node --cpu-prof, profiles in DIR`;
 
 export function parseRegistryBenchArgs(argv: readonly string[]): RegistryBenchOptions {
   const { values } = parseArgs({
@@ -46,6 +49,7 @@ export function parseRegistryBenchArgs(argv: readonly string[]): RegistryBenchOp
       duration: { type: 'string', default: '8' },
       'failover-samples': { type: 'string', default: '3' },
       'tick-ms': { type: 'string' },
+      'cpu-prof': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -67,6 +71,7 @@ export function parseRegistryBenchArgs(argv: readonly string[]): RegistryBenchOp
     durationMs: positiveNumber('--duration', values.duration) * 1000,
     failoverSamples: positiveInt('--failover-samples', values['failover-samples']),
     tickMs: values['tick-ms'] === undefined ? undefined : positiveInt('--tick-ms', values['tick-ms']),
+    cpuProfDir: values['cpu-prof'],
   };
 }
 

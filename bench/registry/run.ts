@@ -17,7 +17,7 @@ async function main(): Promise<void> {
   const options = parseRegistryBenchArgs(process.argv.slice(2));
   installCleanupHandlers();
   const startedAt = performance.now();
-  const zone = new RegistryZone(options.tickMs);
+  const zone = new RegistryZone(options.tickMs, options.cpuProfDir);
   const done: string[] = [];
   const failed: Record<string, string> = {};
   progress('starting a 3-replica zone');
@@ -60,7 +60,8 @@ async function main(): Promise<void> {
     // Last: it kills and restarts replicas (the restarted one replays everything registered before).
     await step('write-unavailability', async () => {
       await pools.close();
-      pools = new ReplicaPools(zone.origins, 4);
+      // Many connections: requests stuck on the killed leader must not queue the later ones.
+      pools = new ReplicaPools(zone.origins, 512);
       await measureWriteUnavailability(zone, pools, options.failoverSamples);
     });
   } finally {

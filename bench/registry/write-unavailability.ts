@@ -4,9 +4,11 @@ import { registerBody } from './instances.js';
 import { emit, progress, round } from './report.js';
 import type { RegistryZone } from './zone.js';
 
+const MAX_IN_FLIGHT = 1000;
+
 /**
- * SIGKILL the leader while registrations go to every replica every 10 ms (each writer keeps at most one
- * request in flight, 2 s timeout); time from the kill to the first acknowledged write that was sent after
+ * SIGKILL the leader while registrations go to every surviving replica every 10 ms (open loop: one is sent
+ * every 10 ms whatever the earlier ones do, 5 s timeout); time from the kill to the first acknowledged write that was sent after
  * the kill. The killed replica is restarted and caught up before the next sample.
  */
 export async function measureWriteUnavailability(
@@ -23,29 +25,43 @@ export async function measureWriteUnavailability(
     let ackedBeforeKill = 0;
     let refusedAfterKill = 0;
     let stop = false;
+    let inFlight = 0;
+    // Open loop: a request stuck on the dead leader must not hold back the next one.
     const writer = async (origin: string): Promise<void> => {
       const pool = pools.pool(origin);
+      const pending = new Set<Promise<void>>();
       while (!stop) {
-        const sentAt = performance.now();
-        try {
-          const answer = await sendJson(
+        const tickAt = performance.now();
+        if (inFlight < MAX_IN_FLIGHT) {
+          inFlight++;
+          const sentAt = tickAt;
+          const sent = sendJson(
             pool,
             'POST',
             '/v1/instances',
             registerBody('bench-failover', n++, { ephemeral: false }),
-            2000,
-          );
-          const at = performance.now();
-          if (answer.status === 200 || answer.status === 201) {
-            if (sentAt > killedAt) firstAckAfterKill ??= at;
-            else if (at < killedAt) ackedBeforeKill++;
-          } else if (sentAt > killedAt) refusedAfterKill++;
-        } catch {
-          if (sentAt > killedAt) refusedAfterKill++;
+            5000,
+          )
+            .then((answer) => {
+              const at = performance.now();
+              if (answer.status === 200 || answer.status === 201) {
+                if (sentAt > killedAt) firstAckAfterKill ??= at;
+                else if (at < killedAt) ackedBeforeKill++;
+              } else if (sentAt > killedAt) refusedAfterKill++;
+            })
+            .catch(() => {
+              if (sentAt > killedAt) refusedAfterKill++;
+            })
+            .finally(() => {
+              inFlight--;
+              pending.delete(sent);
+            });
+          pending.add(sent);
         }
-        const waitMs = 10 - (performance.now() - sentAt);
+        const waitMs = 10 - (performance.now() - tickAt);
         if (waitMs > 0) await sleep(waitMs);
       }
+      await Promise.all(pending);
     };
     const writers = survivors.map((replica) => writer(replica.origin));
     await sleep(1000);

@@ -29,7 +29,10 @@ export class RegistryZone {
   #replicas: Replica[] = [];
   #rootDir: string | undefined;
 
-  constructor(private readonly tickMs: number | undefined) {}
+  constructor(
+    private readonly tickMs: number | undefined,
+    private readonly cpuProfDir: string | undefined = undefined,
+  ) {}
 
   get replicas(): readonly Replica[] {
     return this.#replicas;
@@ -50,6 +53,7 @@ export class RegistryZone {
       const dataDir = join(this.#rootDir!, id);
       mkdirSync(dataDir);
       const args = [
+        ...(this.cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${this.cpuProfDir}`]),
         cliPath,
         'server',
         '--zone',
