@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { VERSION } from '../version.js';
+import { devCommand } from './dev-command.js';
 import { serverCommand } from './server-command.js';
 
 const USAGE = `cairn ${VERSION}: a service registry with zone-local discovery
@@ -8,6 +9,7 @@ Usage: cairn <command> [options]
 
 Commands:
   server      run one replica of a zone registry (cairn server --help)
+  dev         run a local multi-zone cluster on 127.0.0.1 (cairn dev --help)
   version     print the version
   help        print this help
 `;
@@ -17,6 +19,8 @@ async function main(argv: readonly string[]): Promise<number> {
   switch (command) {
     case 'server':
       return serverCommand(rest);
+    case 'dev':
+      return devCommand(rest);
     case 'version':
     case '--version':
     case '-v':
