@@ -787,6 +787,9 @@ export class RaftCore {
     pr.probeSent = false;
     if (pr.state === 'replicate' && pr.inflights.full()) pr.inflights.reset();
     if (pr.match < this.log.lastIndex()) this.sendAppend(m.from);
+    // A transfer target that ignored TimeoutNow (say, it had not yet applied its own promotion to
+    // voter) gets it again once per heartbeat until the transfer succeeds or times out.
+    else if (m.from === this.transferee) this.sendTimeoutNow(m.from);
     if (m.readSeq > pr.readAck) {
       pr.readAck = m.readSeq;
       this.releaseConfirmedReads();

@@ -128,6 +128,25 @@ describe('leadership transfer', () => {
     assert.deepEqual(c.commands('c'), ['c-missed-this']);
   });
 
+  it('reaches a just-promoted learner that has not applied its promotion yet', () => {
+    const c = new Cluster(['a', 'b', 'c']);
+    c.elect('a');
+    c.start('d', { hardState: { term: 0, vote: '', commit: 0 }, entries: [], snapshot: null }, EMPTY_CONF);
+    c.core('a').proposeConfChange({ type: 'addLearner', node: 'd', context: '' });
+    c.tickAll(3);
+    c.core('a').proposeConfChange({ type: 'addVoter', node: 'd', context: '' });
+    // Hold back what would tell d that its promotion committed, and transfer at once.
+    c.intercept = (m) =>
+      m.to === 'd' && (m.type === 'append' || m.type === 'heartbeat') && m.commit > 0 ? { ...m, commit: 0 } : m;
+    c.settle();
+    c.core('a').transferLeadership('d');
+    c.settle();
+    assert.notEqual(c.core('d').status().role, 'leader', 'd ignored TimeoutNow: it is still a learner in its own view');
+    c.intercept = null;
+    c.tickAll(3);
+    assert.equal(c.core('d').status().role, 'leader');
+  });
+
   it('gives up after an election timeout when the target cannot catch up', () => {
     const c = new Cluster(['a', 'b', 'c'], { config: { checkQuorum: false } });
     c.elect('a');
