@@ -1,12 +1,9 @@
 // Starts one in-process single-node zone server with the Nacos API (127.0.0.1, level data in a temp
 // dir) and sends requests the way Nacos clients do. Always stopped by the caller (t.after / after).
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createNacosApi, type NacosApiOptions } from '../../../src/api/nacos/nacos-plugin.js';
-import { loadServerConfig } from '../../../src/config/server-config.js';
-import { startZoneServer, type ZoneServer } from '../../../src/server/zone-server.js';
-import { freePort, sleep } from '../../helpers/zone-cluster.js';
+import type { ZoneServer } from '../../../src/server/zone-server.js';
+import { startTestServer } from '../../helpers/test-server.js';
+import { sleep } from '../../helpers/zone-cluster.js';
 
 /** The headers the Node client (`nacos` 2.6.3) sends on every request. */
 export const NODE_CLIENT_HEADERS = {
@@ -45,34 +42,8 @@ export interface NacosServer {
 }
 
 export async function startNacosServer(options: NacosApiOptions = {}, zone = 'az1'): Promise<NacosServer> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'cairn-nacos-'));
-  // A free port rather than 0: Raft will not advertise port 0, even for a single node.
-  const port = await freePort();
-  const config = loadServerConfig(
-    [
-      '--zone',
-      zone,
-      '--listen',
-      `127.0.0.1:${port}`,
-      '--data-dir',
-      dataDir,
-      '--log-level',
-      'silent',
-      '--tick-ms',
-      '20',
-    ],
-    {},
-  );
-  let server: ZoneServer;
-  try {
-    server = await startZoneServer(config, [createNacosApi(options)]);
-  } catch (err) {
-    rmSync(dataDir, { recursive: true, force: true });
-    throw err;
-  }
-  const url = `http://${server.address}`;
-  let stopped = false;
-  const nacos: NacosServer = {
+  const { url, server, stop } = await startTestServer([createNacosApi(options)], zone);
+  return {
     url,
     server,
     node: (method, path, params = {}) => send(`${url}${path}${queryOf(params)}`, method, NODE_CLIENT_HEADERS),
@@ -83,20 +54,8 @@ export async function startNacosServer(options: NacosApiOptions = {}, zone = 'az
         JAVA_CLIENT_HEADERS,
         new URLSearchParams(strings(form)).toString(),
       ),
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      await server.close();
-      rmSync(dataDir, { recursive: true, force: true });
-    },
+    stop,
   };
-  try {
-    await until(() => server.registry.isLeader, 10_000, 'the single node did not become leader');
-  } catch (err) {
-    await nacos.stop();
-    throw err;
-  }
-  return nacos;
 }
 
 function strings(params: Params): Record<string, string> {

@@ -1,12 +1,8 @@
 // Starts one in-process single-node zone server with the native API (port 0, level data in a temp
 // dir) and gives tests a small JSON client for it. Always stopped by the caller (t.after / after).
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createNativeApi, type NativeApiOptions } from '../../../src/api/native/native-api.js';
-import { loadServerConfig } from '../../../src/config/server-config.js';
-import { startZoneServer, type ZoneServer } from '../../../src/server/zone-server.js';
-import { freePort } from '../../helpers/zone-cluster.js';
+import type { ZoneServer } from '../../../src/server/zone-server.js';
+import { startTestServer } from '../../helpers/test-server.js';
 
 export interface Answer<T = Record<string, unknown>> {
   readonly status: number;
@@ -22,51 +18,8 @@ export interface NativeServer {
 }
 
 export async function startNativeServer(options: NativeApiOptions = {}, zone = 'az1'): Promise<NativeServer> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'cairn-native-'));
-  // Not port 0: Raft refuses to advertise port 0, even for a single node.
-  const port = await freePort();
-  const config = loadServerConfig(
-    [
-      '--zone',
-      zone,
-      '--listen',
-      `127.0.0.1:${port}`,
-      '--data-dir',
-      dataDir,
-      '--log-level',
-      'silent',
-      '--tick-ms',
-      '20',
-    ],
-    {},
-  );
-  let server: ZoneServer;
-  try {
-    server = await startZoneServer(config, [createNativeApi(options)]);
-  } catch (err) {
-    rmSync(dataDir, { recursive: true, force: true });
-    throw err;
-  }
-  const url = `http://${server.address}`;
-  let stopped = false;
-  const native: NativeServer = {
-    url,
-    server,
-    call: (method, path, body) => call(url, method, path, body),
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      await server.close();
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
-  try {
-    await until(() => server.registry.isLeader, 10_000, 'the single node did not become leader');
-  } catch (err) {
-    await native.stop();
-    throw err;
-  }
-  return native;
+  const { url, server, stop } = await startTestServer([createNativeApi(options)], zone);
+  return { url, server, call: (method, path, body) => call(url, method, path, body), stop };
 }
 
 export async function call<T = Record<string, unknown>>(
