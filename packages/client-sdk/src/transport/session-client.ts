@@ -12,6 +12,7 @@ import {
   type SessionServerMessage,
 } from '../wire/messages.js';
 import { JsonSocket } from './json-socket.js';
+import { ReconnectPause } from './reconnect-pause.js';
 import { type ReplicaSet, wsUrl } from './replica-set.js';
 
 /** An instance this process keeps registered under its session (the protocol's, defaults applied). */
@@ -77,14 +78,17 @@ export class SessionClient {
   private closing = false;
   private closed = false;
   private running: Promise<void> | null = null;
-  private wake: (() => void) | null = null;
   private readonly counts = { opened: 0, resumed: 0, expired: 0, moves: 0 };
   private onClosedAnswer: () => void = () => {};
   private closeWhenOpen = false;
   /** Called with every registered instance the registry answers with (after re-registrations too). */
   onRegistered: (inst: Instance) => void = () => {};
 
-  constructor(private readonly opts: SessionClientOptions) {}
+  private readonly reconnectPause: ReconnectPause;
+
+  constructor(private readonly opts: SessionClientOptions) {
+    this.reconnectPause = new ReconnectPause(opts.clock);
+  }
 
   get status(): SessionStatus {
     return {
@@ -148,7 +152,7 @@ export class SessionClient {
       p.reject(new CairnSdkError('CLOSED', 'the registry client was closed'));
     }
     this.pending.clear();
-    this.wake?.();
+    this.reconnectPause.wake();
     await this.running;
   }
 
@@ -226,18 +230,7 @@ export class SessionClient {
   }
 
   private pause(ms: number): Promise<void> {
-    if (ms <= 0 || this.closed) return Promise.resolve();
-    return new Promise((resolve) => {
-      const t = this.opts.clock.setTimer(() => {
-        this.wake = null;
-        resolve();
-      }, ms);
-      this.wake = () => {
-        t.cancel();
-        this.wake = null;
-        resolve();
-      };
-    });
+    return this.closed ? Promise.resolve() : this.reconnectPause.wait(ms);
   }
 
   private onMessage(text: string): void {

@@ -11,6 +11,7 @@ import {
   type WatchServerMessage,
 } from '../wire/messages.js';
 import { JsonSocket } from './json-socket.js';
+import { ReconnectPause } from './reconnect-pause.js';
 import { type ReplicaSet, wsUrl } from './replica-set.js';
 
 export interface WatchStreamOptions {
@@ -55,11 +56,14 @@ export class WatchStream {
   private silenceTimer: TimerHandle | null = null;
   private connectedWaiters: (() => void)[] = [];
   private running: Promise<void> | null = null;
-  private wake: (() => void) | null = null;
   /** Whether some replica has answered since the stream started. */
   everConnected = false;
 
-  constructor(private readonly opts: WatchStreamOptions) {}
+  private readonly reconnectPause: ReconnectPause;
+
+  constructor(private readonly opts: WatchStreamOptions) {
+    this.reconnectPause = new ReconnectPause(opts.clock);
+  }
 
   get connected(): boolean {
     return this.socket !== null && this.nodeId !== null;
@@ -124,7 +128,7 @@ export class WatchStream {
     this.closed = true;
     this.silenceTimer?.cancel();
     this.socket?.close(CLOSE_CODES.NORMAL, 'client closing');
-    this.wake?.();
+    this.reconnectPause.wake();
     await this.running;
   }
 
@@ -193,18 +197,7 @@ export class WatchStream {
   }
 
   private pause(ms: number): Promise<void> {
-    if (ms <= 0 || this.closed) return Promise.resolve();
-    return new Promise((resolve) => {
-      const t = this.opts.clock.setTimer(() => {
-        this.wake = null;
-        resolve();
-      }, ms);
-      this.wake = () => {
-        t.cancel();
-        this.wake = null;
-        resolve();
-      };
-    });
+    return this.closed ? Promise.resolve() : this.reconnectPause.wait(ms);
   }
 
   private armSilenceCheck(): void {
