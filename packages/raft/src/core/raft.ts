@@ -710,7 +710,6 @@ export class RaftCore {
     this.log.append(items.map((it) => ({ term: this.term, index: ++index, type: it.type, data: it.data })));
     // Replicate lazily: every proposal until the next flush shares one append per follower.
     this.broadcastPending = true;
-    if (this.conf.voters.length === 1 && this.conf.voters[0] === this.id) this.maybeCommit();
     return true;
   }
 
@@ -1137,8 +1136,8 @@ export class RaftCore {
       pr.recentActive = true;
       this.progress.set(cc.node, pr);
     }
-    // A smaller quorum may commit more; a new member needs the log.
-    if (this.maybeCommit()) this.broadcastPending = true;
+    // A smaller quorum may commit more; a new member needs the log. Either way, broadcast.
+    this.maybeCommit();
     this.broadcastPending = true;
   }
 
