@@ -80,9 +80,24 @@ export interface FederatedService extends FederatedServiceSummary {
 
 /** One change to the merged view, in order. `revision` is the federation's own revision. */
 export type FederatedChange =
-  | { readonly kind: 'instance'; readonly action: 'put' | 'delete'; readonly revision: number; readonly instance: FederatedInstance }
-  | { readonly kind: 'service'; readonly action: 'put' | 'delete'; readonly revision: number; readonly service: WireService }
-  | { readonly kind: 'namespace'; readonly action: 'put' | 'delete'; readonly revision: number; readonly namespace: WireNamespace }
+  | {
+      readonly kind: 'instance';
+      readonly action: 'put' | 'delete';
+      readonly revision: number;
+      readonly instance: FederatedInstance;
+    }
+  | {
+      readonly kind: 'service';
+      readonly action: 'put' | 'delete';
+      readonly revision: number;
+      readonly service: WireService;
+    }
+  | {
+      readonly kind: 'namespace';
+      readonly action: 'put' | 'delete';
+      readonly revision: number;
+      readonly namespace: WireNamespace;
+    }
   | { readonly kind: 'zoneWeight'; readonly revision: number; readonly zone: string; readonly weight: number }
   | { readonly kind: 'zoneState'; readonly revision: number; readonly status: ZoneStatus };
 
