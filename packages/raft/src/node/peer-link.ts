@@ -5,6 +5,7 @@
  * A failed link is redialed after an exponential backoff with jitter, capped below the election
  * timeout so a restarted peer is heard from again before anyone gives up on it.
  */
+import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import { WebSocket } from 'ws';
 import type { Message, NodeId } from '../core/types.js';
@@ -12,12 +13,31 @@ import { encodeMessageBody, FRAME_OVERHEAD_BYTES_MAX, frameFromBodies } from './
 import { signUpgrade } from './peer-auth.js';
 import type { TransportCounters } from './transport-stats.js';
 
+/**
+ * TLS of outbound peer links: the CA that signs the peers' certificates (default: Node's trusted
+ * roots), and this node's own certificate and key when the peers require mutual TLS. The peer's
+ * certificate is always verified, its name or IP against the dialed address.
+ */
+export type PeerTlsOptions = Pick<ConnectionOptions, 'ca' | 'cert' | 'key' | 'servername'>;
+
+/** Dial failures that are part of normal life (a peer restarting) rather than a misconfiguration. */
+const ROUTINE_DIAL_ERRORS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
+
 export interface PeerLinkOptions {
   readonly self: NodeId;
   readonly peer: NodeId;
   readonly address: string;
   readonly path: string;
   readonly secret: Uint8Array;
+  /** Dial `wss://` with the TLS options this returns (asked at every dial, so renewed files apply); else `ws://`. */
+  readonly tls?: () => PeerTlsOptions;
   /** This node's own address, told to the peer so a node that is joining can answer us. */
   readonly advertiseAddress: string;
   readonly maxFrameBytes: number;
@@ -49,6 +69,8 @@ export class PeerLink {
   private pongPending = false;
   /** Consecutive failed dials; sets the backoff. */
   private failures = 0;
+  /** The last dial failure logged as a warning; a persistent misconfiguration is logged once, not per dial. */
+  private warnedError = '';
 
   constructor(options: PeerLinkOptions) {
     this.opts = options;
@@ -104,10 +126,12 @@ export class PeerLink {
 
   private dial(): void {
     const { opts } = this;
-    const url = `ws://${this.address}${opts.path}`;
     let ws: WebSocket;
     try {
+      const tls = opts.tls?.();
+      const url = `${tls ? 'wss' : 'ws'}://${this.address}${opts.path}`;
       ws = new WebSocket(url, {
+        ...tls,
         headers: signUpgrade(opts.secret, opts.self, opts.peer, opts.advertiseAddress),
         handshakeTimeout: opts.handshakeTimeoutMs,
         maxPayload: opts.maxFrameBytes,
@@ -123,10 +147,12 @@ export class PeerLink {
     }
     this.ws = ws;
     let lastError = '';
+    let lastErrorCode = '';
     ws.on('open', () => {
       if (this.ws !== ws) return;
       this.open = true;
       this.failures = 0;
+      this.warnedError = '';
       this.opts.counters.linksOpened++;
       this.log.debug({ address: this.address }, 'raft peer link up');
       this.startPing(ws);
@@ -135,8 +161,9 @@ export class PeerLink {
     ws.on('pong', () => {
       this.pongPending = false;
     });
-    ws.on('error', (err) => {
+    ws.on('error', (err: Error & { code?: string }) => {
       lastError = err.message;
+      lastErrorCode = err.code ?? '';
     });
     ws.on('close', () => {
       if (this.ws !== ws) return;
@@ -147,10 +174,23 @@ export class PeerLink {
       this.dropQueue();
       if (this.closed) return;
       if (wasOpen) this.log.info({ address: this.address, err: lastError || undefined }, 'raft peer link down');
-      else
-        this.log.debug({ address: this.address, err: lastError, failures: this.failures + 1 }, 'raft peer dial failed');
+      else this.dialFailed(lastError, lastErrorCode);
       this.scheduleReconnect();
     });
+  }
+
+  /**
+   * A refused handshake (HTTP 401/403), an untrusted certificate or a TLS/plaintext mismatch will not
+   * heal by redialing: warn once per distinct cause. A peer that is down is routine: debug.
+   */
+  private dialFailed(error: string, code: string): void {
+    const fields = { address: this.address, err: error, code: code || undefined, failures: this.failures + 1 };
+    if (ROUTINE_DIAL_ERRORS.has(code) || error === '' || error === this.warnedError) {
+      this.log.debug(fields, 'raft peer dial failed');
+      return;
+    }
+    this.warnedError = error;
+    this.log.warn(fields, 'raft peer dial failed; retrying (check the cluster secret, TLS settings and membership)');
   }
 
   private scheduleReconnect(): void {

@@ -16,7 +16,7 @@ import type { Message, NodeId } from '../core/types.js';
 import { CodecError, decodeFrame } from './codec.js';
 import { LogThrottle } from './log-throttle.js';
 import { type UpgradeVerdict, UpgradeVerifier } from './peer-auth.js';
-import { PeerLink } from './peer-link.js';
+import { PeerLink, type PeerTlsOptions } from './peer-link.js';
 import { type PeerLinkStatus, TransportCounters, type TransportStats } from './transport-stats.js';
 
 export const DEFAULT_PEER_PATH = '/raft/peer';
@@ -24,6 +24,12 @@ export const DEFAULT_PEER_PATH = '/raft/peer';
 export interface PeerTransportOptions {
   readonly id: NodeId;
   readonly clusterSecret: string | Uint8Array;
+  /**
+   * Dial peers at `wss://` with the TLS options this returns (asked at every dial, so reloaded
+   * certificates take effect); omitted: `ws://`. Inbound TLS belongs to the server the transport
+   * is attached to.
+   */
+  readonly tls?: () => PeerTlsOptions;
   /** This node's "host:port" as peers reach it; sent when dialing so a joining node can answer. */
   readonly advertiseAddress?: string;
   /** Whether `id` may link to this node (a current voter or learner). */
@@ -126,6 +132,7 @@ export class PeerTransport {
         address,
         path: this.path,
         secret: this.secret,
+        ...(o.tls ? { tls: o.tls } : {}),
         advertiseAddress: o.advertiseAddress ?? '',
         maxFrameBytes: o.maxFrameBytes,
         maxQueuedMessages: o.maxQueuedMessages ?? DEFAULTS.maxQueuedMessages,
@@ -147,6 +154,18 @@ export class PeerTransport {
     this.links.delete(id);
     this.inbound.get(id)?.close(CLOSE_POLICY, 'removed from the cluster');
     this.inbound.delete(id);
+  }
+
+  /**
+   * Closes the inbound sockets of peers that are no longer members (call after the membership
+   * changed). Frames are checked one by one as well, so this only hastens what would happen anyway.
+   */
+  closeNonMembers(): void {
+    for (const [id, ws] of [...this.inbound]) {
+      if (this.opts.isMember(id)) continue;
+      this.inbound.delete(id);
+      this.refuseSocket(ws, id, CLOSE_POLICY, `${id} is no longer a member of the cluster`);
+    }
   }
 
   hasPeer(id: NodeId): boolean {
@@ -246,6 +265,14 @@ export class PeerTransport {
   private onFrame(ws: WebSocket, peer: NodeId, data: RawData, isBinary: boolean): void {
     if (this.closed || this.inbound.get(peer) !== ws) {
       this.counters.framesDropped++;
+      return;
+    }
+    // Membership is checked at the handshake and again per frame: a peer removed since it linked
+    // is heard no more, even before the owner gets to close its socket.
+    if (!this.opts.isMember(peer)) {
+      this.counters.framesDropped++;
+      this.inbound.delete(peer);
+      this.refuseSocket(ws, peer, CLOSE_POLICY, `${peer} is not a member of the cluster`);
       return;
     }
     if (!isBinary) {

@@ -4,6 +4,7 @@
  */
 import type { Logger } from 'pino';
 import { DEFAULT_RAFT_CONFIG, type NodeId, type RaftConfig, type RandomSource } from '../core/types.js';
+import type { PeerTlsOptions } from './peer-link.js';
 import type { StateMachine } from './state-machine.js';
 
 export interface RaftNodeOptions {
@@ -38,6 +39,13 @@ export interface RaftNodeOptions {
   readonly maxQueuedMessagesPerPeer?: number;
   /** URL path of the peer endpoint on the peer server. */
   readonly peerPath?: string;
+  /**
+   * Dial peers over TLS (`wss://`) with the options this returns: the CA to trust and, for mutual
+   * TLS, this node's certificate and key. Called at every dial, so certificates reloaded by the
+   * caller take effect on the next link. Omitted: plain `ws://`. The server the node is attached to
+   * owns the accepting side (and any client-certificate requirement).
+   */
+  readonly peerTls?: () => PeerTlsOptions;
   /** Further core settings (pre-vote, check-quorum, bounds). `plantedBugs` is refused. */
   readonly raft?: Partial<Omit<RaftConfig, 'id' | 'random'>>;
   readonly logger?: Logger;
@@ -59,6 +67,7 @@ export interface ResolvedNodeOptions {
   readonly maxPendingRequests: number;
   readonly maxQueuedMessagesPerPeer: number;
   readonly peerPath: string;
+  readonly peerTls: (() => PeerTlsOptions) | undefined;
   /** Everything but `random`, which the node supplies. */
   readonly core: Omit<RaftConfig, 'random'>;
   readonly electionTimeoutMs: number;
@@ -161,6 +170,7 @@ export function resolveOptions(o: RaftNodeOptions): ResolvedNodeOptions {
     maxPendingRequests: positiveInt('maxPendingRequests', o.maxPendingRequests, 10_000),
     maxQueuedMessagesPerPeer: positiveInt('maxQueuedMessagesPerPeer', o.maxQueuedMessagesPerPeer, 4096),
     peerPath: o.peerPath ?? '/raft/peer',
+    peerTls: o.peerTls,
     core,
     electionTimeoutMs: tickMs * electionTicks,
   };

@@ -191,6 +191,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       handshakeTimeoutMs: Math.max(500, opts.electionTimeoutMs),
       pingIntervalMs: Math.max(1_000, 2 * opts.electionTimeoutMs),
       path: opts.peerPath,
+      ...(opts.peerTls ? { tls: opts.peerTls } : {}),
       logger: log,
       random: () => random.int(1_000_000) / 1_000_000,
     });
@@ -488,7 +489,10 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
         // From applying to here nothing awaited, so status() never shows entries applied under an
         // older configuration than theirs.
         this.core.advance();
-        this.conf = this.core.status().conf;
+        const conf = this.core.status().conf;
+        const confChanged = conf !== this.conf;
+        this.conf = conf;
+        if (confChanged) this.transport.closeNonMembers();
         this.settle(rd);
         if (this.membersDirty) {
           this.membersDirty = false;
