@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { Check, Instance, InstanceKey } from '../registry/model.js';
 import type { Change, RegistryState } from '../registry/registry-state.js';
 import { CLUSTER_AUTH_HEADER, type ZoneRegistry } from '../registry/zone-registry.js';
+import { PLAINTEXT_DIALER, type ReplicaDialer } from '../tls/replica-dialer.js';
 import { CheckStreak } from './check-streak.js';
 import { DueQueue } from './due-queue.js';
 import { probe } from './health-probe.js';
@@ -23,6 +24,8 @@ export interface HealthCheckerOptions {
   readonly registry: ZoneRegistry;
   readonly logger: Logger;
   readonly clusterSecret: string;
+  /** How to reach the leader for its view (https under TLS); default plaintext. */
+  readonly dialer?: ReplicaDialer;
   /** The zone's election timeout; a follower the leader has not heard from for twice this is not live. */
   readonly electionTimeoutMs: number;
   /** Probes in flight at once on this replica; each holds at most one socket. */
@@ -102,7 +105,8 @@ export class HealthChecker {
   private readonly registry: ZoneRegistry;
   private readonly log: Logger;
   private readonly secret: string;
-  private readonly opts: Required<Omit<HealthCheckerOptions, 'registry' | 'logger' | 'clusterSecret'>>;
+  private readonly dialer: ReplicaDialer;
+  private readonly opts: Required<Omit<HealthCheckerOptions, 'registry' | 'logger' | 'clusterSecret' | 'dialer'>>;
   private readonly live: LiveReplicas;
   private readonly targets = new Map<string, Target>();
   private readonly queue = new DueQueue<QueueEntry>();
@@ -126,6 +130,7 @@ export class HealthChecker {
     transitionsProposed: 0,
     transitionsCommitted: 0,
     commitFailures: 0,
+    viewFetches: 0,
     viewFetchFailures: 0,
   };
 
@@ -142,6 +147,7 @@ export class HealthChecker {
       firstProbeSpreadMs: options.firstProbeSpreadMs ?? 1000,
     };
     this.secret = options.clusterSecret;
+    this.dialer = options.dialer ?? PLAINTEXT_DIALER;
     if (!(this.opts.concurrencyMax >= 1)) throw new RangeError('health checker: concurrencyMax must be >= 1');
     const liveWindowMs = 2 * this.opts.electionTimeoutMs;
     this.live = new LiveReplicas({
@@ -403,7 +409,9 @@ export class HealthChecker {
     const ac = new AbortController();
     this.fetchAbort = ac;
     try {
-      const res = await request(`http://${address}${CHECK_VIEW_PATH}`, {
+      const dispatcher = this.dialer.dispatcher();
+      const res = await request(this.dialer.url(address, CHECK_VIEW_PATH), {
+        ...(dispatcher ? { dispatcher } : {}),
         method: 'GET',
         headers: { [CLUSTER_AUTH_HEADER]: this.secret },
         headersTimeout: 1000,
@@ -417,6 +425,7 @@ export class HealthChecker {
       const view = leaderViewSchema.parse(await res.body.json());
       if (view.leader !== leader) throw new Error(`answered by ${view.leader}, not ${leader}`);
       this.live.acceptFetched(view, performance.now());
+      this.counters.viewFetches++;
     } catch (err) {
       this.counters.viewFetchFailures++;
       if (!this.closed) this.log.debug({ err, leader }, 'fetching the leader view of live replicas failed');

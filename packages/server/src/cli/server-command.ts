@@ -1,9 +1,10 @@
 import { loadServerConfig, serverHelp } from '../config/server-config.js';
 import { CairnError } from '../errors.js';
 import { ZONE_API_PLUGINS } from '../server/api-plugins.js';
-import { startZoneServer } from '../server/zone-server.js';
+import { startZoneServer, type ZoneServer } from '../server/zone-server.js';
+import { TlsFileError } from '../tls/tls-material.js';
 
-/** `cairn server`: runs one replica until SIGTERM/SIGINT, then shuts down cleanly. */
+/** `cairn server`: runs one replica until SIGTERM/SIGINT, then shuts down cleanly; SIGHUP rereads the TLS files. */
 export async function serverCommand(argv: readonly string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(serverHelp());
@@ -22,7 +23,20 @@ export async function serverCommand(argv: readonly string[]): Promise<number> {
     process.stderr.write('Run `cairn server --help` for the options.\n');
     return 2;
   }
-  const server = await startZoneServer(config, ZONE_API_PLUGINS);
+  let server: ZoneServer;
+  try {
+    server = await startZoneServer(config, ZONE_API_PLUGINS);
+  } catch (err) {
+    if (!(err instanceof TlsFileError)) throw err;
+    process.stderr.write(`cairn server: TLS: ${err.message}\n`);
+    return 2;
+  }
+  const reload = () => {
+    if (server.tls) server.tls.reload();
+    else server.logger.info('SIGHUP: no TLS files to reread');
+  };
+  // Without a listener SIGHUP would end the process; with TLS it means "reread the certificate".
+  process.on('SIGHUP', reload);
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       server.logger.info({ signal }, 'shutting down');
@@ -34,5 +48,6 @@ export async function serverCommand(argv: readonly string[]): Promise<number> {
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
+  process.off('SIGHUP', reload);
   return 0;
 }

@@ -2,6 +2,7 @@ import { createRaftNode, RaftError, type RaftNode, type RaftNodeOptions } from '
 import type { Logger } from 'pino';
 import { request } from 'undici';
 import { CairnError } from '../errors.js';
+import { PLAINTEXT_DIALER, type ReplicaDialer } from '../tls/replica-dialer.js';
 import { type Command, decodeCommand, encodeCommand } from './commands.js';
 import { LeaseTable } from './lease-table.js';
 import { type Instance, leaseIdOf } from './model.js';
@@ -33,6 +34,8 @@ export interface ZoneRegistryOptions {
   /** Path on the leader that accepts forwarded renewals. */
   readonly renewalPath?: string;
   readonly join?: boolean;
+  /** How to reach the other replicas (peer links, forwarded renewals); default plaintext. */
+  readonly dialer?: ReplicaDialer;
 }
 
 export const RENEWAL_PATH = '/internal/v1/renewals';
@@ -86,6 +89,7 @@ export class ZoneRegistry {
       join: opts.join ?? false,
       dataDir: opts.dataDir,
       clusterSecret: opts.clusterSecret,
+      ...(opts.dialer?.peerTls ? { peerTls: opts.dialer.peerTls } : {}),
       logger: opts.logger,
       tickMs: opts.tickMs ?? 100,
       electionTicks: opts.electionTicks ?? 10,
@@ -217,14 +221,18 @@ export class ZoneRegistry {
     this.pendingInstanceRenewals.clear();
     this.pendingSessionRenewals.clear();
     try {
-      const res = await request(`http://${address}${this.opts.renewalPath ?? RENEWAL_PATH}`, {
+      const dialer = this.opts.dialer ?? PLAINTEXT_DIALER;
+      const dispatcher = dialer.dispatcher();
+      const res = await request(dialer.url(address, this.opts.renewalPath ?? RENEWAL_PATH), {
         method: 'POST',
         headers: { 'content-type': 'application/json', [CLUSTER_AUTH_HEADER]: this.opts.clusterSecret },
         body: JSON.stringify(batch),
         headersTimeout: 2000,
         bodyTimeout: 2000,
+        ...(dispatcher ? { dispatcher } : {}),
       });
       await res.body.dump();
+      if (res.statusCode !== 200) throw new Error(`the leader answered ${res.statusCode}`);
       this.counters.renewalsForwarded += batch.instances.length + batch.sessions.length;
     } catch (err) {
       this.log.debug({ err, leader }, 'forwarding renewals failed; the next batch retries');
