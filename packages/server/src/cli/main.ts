@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { VERSION } from '../version.js';
+import { ctlCommand } from './ctl-command.js';
 import { devCommand } from './dev-command.js';
+import { federationCommand } from './federation-command.js';
 import { serverCommand } from './server-command.js';
 
 const USAGE = `cairn ${VERSION}: a service registry with zone-local discovery
@@ -10,6 +12,8 @@ Usage: cairn <command> [options]
 Commands:
   server      run one replica of a zone registry (cairn server --help)
   dev         run a local multi-zone cluster on 127.0.0.1 (cairn dev --help)
+  federation  serve one merged view of several zones (cairn federation --help)
+  ctl         administer zones and federation nodes over their APIs (cairn ctl --help)
   version     print the version
   help        print this help
 `;
@@ -21,6 +25,10 @@ async function main(argv: readonly string[]): Promise<number> {
       return serverCommand(rest);
     case 'dev':
       return devCommand(rest);
+    case 'federation':
+      return federationCommand(rest);
+    case 'ctl':
+      return ctlCommand(rest);
     case 'version':
     case '--version':
     case '-v':

@@ -1,0 +1,211 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { CairnError } from '../../errors.js';
+import type { MergeMode } from '../federated-view.js';
+import { parseZones, type ZoneEndpoints } from './zone-endpoints.js';
+
+/**
+ * `cairn federation` settings. Each comes from a flag, else an env var (CAIRN_ + the flag in
+ * SCREAMING_SNAKE; zones from CAIRN_ZONES), else a JSON config file (`--config`), else its default.
+ * All validated by one schema.
+ */
+
+const hostPort = z
+  .string()
+  .regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be host:port')
+  .refine((v) => {
+    const port = Number(v.slice(v.lastIndexOf(':') + 1));
+    return port >= 0 && port <= 65535;
+  }, 'port must be 0-65535');
+
+/** What a zone it cannot reach does to the merged view. */
+export type ZonePolicy = 'keep' | 'drop';
+
+export const federationConfigSchema = z.object({
+  listen: hostPort.default('0.0.0.0:8900'),
+  /** host:port for DNS (UDP and TCP), or `off`. */
+  dns: z
+    .union([z.string(), z.null()])
+    .default('0.0.0.0:8600')
+    .transform((v, ctx) => {
+      if (v === null || v === 'off') return null;
+      if (!hostPort.safeParse(v).success) {
+        ctx.addIssue({ code: 'custom', message: `'${v}' must be host:port (port 0-65535) or off` });
+        return z.NEVER;
+      }
+      return v;
+    }),
+  dnsDomain: z
+    .string()
+    .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/, 'a DNS name like cairn')
+    .default('cairn'),
+  dnsTtlS: z.coerce.number().int().min(0).max(1).default(1),
+  zones: z.unknown().transform((v, ctx) => parseZones(v, ctx)),
+  policy: z.enum(['keep', 'drop']).default('keep'),
+  dropAfterMs: z.coerce.number().int().min(0).max(86_400_000).default(30_000),
+  merge: z.enum(['flat', 'locality']).default('flat'),
+  overprovisioning: z.coerce.number().min(1).max(10).default(1.4),
+  nodeId: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'letters, digits, . _ : - (start with a letter or digit)')
+    .optional(),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  readyGraceMs: z.coerce.number().int().min(0).max(600_000).default(10_000),
+});
+
+export interface FederationConfig {
+  /** host:port of the REST, watch, Nacos and UI port. */
+  readonly listen: string;
+  /** host:port of the DNS server (UDP and TCP), or null when DNS is off. */
+  readonly dns: string | null;
+  readonly dnsDomain: string;
+  readonly dnsTtlS: number;
+  /** In configuration order (the order instances and settings are preferred in). */
+  readonly zones: readonly ZoneEndpoints[];
+  readonly policy: ZonePolicy;
+  /** Under `drop`: how long a stale zone's instances still serve before they leave the view. */
+  readonly dropAfterMs: number;
+  readonly merge: MergeMode;
+  /** Locality mode: a zone keeps its full share while healthy ratio x this >= 1 (Envoy's 1.4). */
+  readonly overprovisioning: number;
+  /** This node's id; defaults to the host:port it listens on. */
+  readonly nodeId?: string | undefined;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** `/readyz` answers ready once every zone has been live, or after this long at the latest. */
+  readonly readyGraceMs: number;
+}
+
+/** Flags, their help, and the env var each also reads. */
+export const FEDERATION_FLAGS = {
+  config: { type: 'string', help: 'JSON file with any of the settings below (flags and env vars win)' },
+  listen: { type: 'string', help: 'host:port for REST, watch, Nacos reads and the UI (default 0.0.0.0:8900)' },
+  zone: {
+    type: 'string',
+    multiple: true,
+    help: 'a zone and its replicas: az1=http://host:port,http://host:port (repeat per zone)',
+    env: 'CAIRN_ZONES',
+    envHelp: 'zones separated by ;',
+  },
+  dns: { type: 'string', help: 'host:port for DNS over UDP and TCP, or off (default 0.0.0.0:8600)' },
+  'dns-domain': { type: 'string', help: 'DNS domain served: <service>.service.<domain> (default cairn)' },
+  'dns-ttl-s': { type: 'string', help: 'TTL of DNS answers in seconds, 0 or 1 (default 1)' },
+  policy: {
+    type: 'string',
+    help: 'for an unreachable zone: keep its last instances (fail-static, default) or drop them',
+  },
+  'drop-after-ms': { type: 'string', help: 'with --policy drop: grace before a stale zone leaves (default 30000)' },
+  merge: { type: 'string', help: 'flat (instances keep their weights, default) or locality (Envoy-style shares)' },
+  overprovisioning: { type: 'string', help: 'locality mode: overprovisioning factor (default 1.4)' },
+  'node-id': { type: 'string', help: "this federation node's id (default: the host:port it listens on)" },
+  'log-level': { type: 'string', help: 'fatal|error|warn|info|debug|trace|silent (default info)' },
+  'ready-grace-ms': {
+    type: 'string',
+    help: '/readyz turns ready when every zone was reached, or after this (default 10000)',
+  },
+} as const satisfies Record<
+  string,
+  { type: 'string'; help: string; multiple?: boolean; env?: string; envHelp?: string }
+>;
+
+type Flag = keyof typeof FEDERATION_FLAGS;
+
+export function federationEnvName(flag: Flag): string {
+  const def = FEDERATION_FLAGS[flag] as { env?: string };
+  return def.env ?? `CAIRN_${flag.replace(/-/g, '_').toUpperCase()}`;
+}
+
+/** The config key a flag sets. */
+function keyOf(flag: Flag): string {
+  if (flag === 'zone') return 'zones';
+  return flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** Reads flags, env and config file into a validated config; throws VALIDATION_FAILED listing each problem. */
+export function loadFederationConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): FederationConfig {
+  let values: Record<string, string | string[] | undefined>;
+  try {
+    values = parseArgs({
+      args: [...argv],
+      options: Object.fromEntries(
+        Object.entries(FEDERATION_FLAGS).map(([k, v]) => [
+          k,
+          { type: v.type, ...('multiple' in v ? { multiple: v.multiple } : {}) },
+        ]),
+      ),
+      strict: true,
+      allowPositionals: false,
+    }).values as Record<string, string | string[] | undefined>;
+  } catch (err) {
+    throw new CairnError('VALIDATION_FAILED', (err as Error).message);
+  }
+  const raw: Record<string, unknown> = {};
+  const file = (values['config'] as string | undefined) ?? env[federationEnvName('config')];
+  if (file) Object.assign(raw, readConfigFile(file));
+  for (const flag of Object.keys(FEDERATION_FLAGS) as Flag[]) {
+    if (flag === 'config') continue;
+    const fromEnv = env[federationEnvName(flag)];
+    if (fromEnv !== undefined && fromEnv !== '') raw[keyOf(flag)] = fromEnv;
+    const fromFlag = values[flag];
+    if (fromFlag !== undefined) raw[keyOf(flag)] = fromFlag;
+  }
+  const parsed = federationConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new CairnError(
+      'VALIDATION_FAILED',
+      'invalid federation configuration',
+      parsed.error.issues.map((i) => ({ field: fieldOf(i.path), message: i.message })),
+    );
+  }
+  return parsed.data;
+}
+
+function readConfigFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new CairnError('VALIDATION_FAILED', `cannot read the config file ${file}: ${(err as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new CairnError('VALIDATION_FAILED', `the config file ${file} is not JSON: ${(err as Error).message}`);
+  }
+  if (!json || typeof json !== 'object' || Array.isArray(json)) {
+    throw new CairnError('VALIDATION_FAILED', `the config file ${file} must hold a JSON object`);
+  }
+  const known = new Set(Object.keys(federationConfigSchema.shape));
+  const unknown = Object.keys(json).filter((k) => !known.has(k));
+  if (unknown.length > 0) {
+    throw new CairnError(
+      'VALIDATION_FAILED',
+      `the config file ${file} has unknown settings: ${unknown.join(', ')}`,
+      unknown.map((k) => ({ field: k, message: `unknown setting (known: ${[...known].join(', ')})` })),
+    );
+  }
+  return json as Record<string, unknown>;
+}
+
+/** `dropAfterMs` -> `--drop-after-ms`, so errors name what the user typed. */
+function fieldOf(path: readonly PropertyKey[]): string {
+  const key = String(path[0] ?? '');
+  if (key === '') return '(config)';
+  if (key === 'zones') return '--zone';
+  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+export function federationHelp(): string {
+  const lines = Object.entries(FEDERATION_FLAGS).map(([flag, v]) => {
+    const env = federationEnvName(flag as Flag);
+    const envHelp = 'envHelp' in v ? ` (${v.envHelp})` : '';
+    return `  --${flag} <value>`.padEnd(30) + `${v.help}\n${' '.repeat(30)}env ${env}${envHelp}`;
+  });
+  return (
+    'Usage: cairn federation --zone az1=http://host:port,... [--zone az2=...] [options]\n\n' +
+    "Serves one merged, cross-zone view of every zone's registry: REST, WebSocket watch, DNS SRV/A and\n" +
+    'Nacos-compatible reads. Stateless: run two or more side by side.\n\n' +
+    `Options:\n${lines.join('\n')}\n${'  --help'.padEnd(30)}print this help\n`
+  );
+}
