@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { type Clock, systemClock } from './clock.js';
 import { CairnSdkError } from './errors.js';
 import { type Logger, silentLogger } from './logger.js';
@@ -13,6 +14,15 @@ export interface PickingOptions extends ZonePolicyOptions {
   readonly departedMemoryMs?: number;
 }
 
+/** A PEM certificate, or several. */
+export type PemCertificates = string | Buffer | (string | Buffer)[];
+
+/** TLS towards `https://` registry servers and federation replicas. */
+export interface TlsOptions {
+  /** The CA that signs their certificates (PEM), instead of Node's trusted roots (or CAIRN_TLS_CA, a PEM file). */
+  readonly ca?: PemCertificates;
+}
+
 export interface ConnectOptions {
   /** The caller's zone (or CAIRN_ZONE). */
   readonly zone?: string;
@@ -26,6 +36,8 @@ export interface ConnectOptions {
   readonly cacheDir?: string | null;
   /** Sent as `Authorization: Bearer <token>` (or CAIRN_TOKEN). */
   readonly token?: string;
+  /** For `https://` servers whose certificates a private CA signs. */
+  readonly tls?: TlsOptions;
   /** The IP to register (or CAIRN_IP); detected when not given. */
   readonly ip?: string;
   readonly picking?: PickingOptions;
@@ -58,6 +70,8 @@ export interface ResolvedOptions {
   readonly cacheDir: string | null;
   readonly headers: Record<string, string>;
   readonly token: string | undefined;
+  /** The CA to trust for https/wss to the registry and the federation; undefined: Node's roots. */
+  readonly tlsCa: PemCertificates | undefined;
   readonly ip: string | undefined;
   readonly policy: ZonePolicy;
   readonly labelFallback: LabelFallback;
@@ -99,6 +113,14 @@ export function resolveOptions(o: ConnectOptions): ResolvedOptions {
     bad(`sessionTtlMs must be an integer from 1000 to 60000, got ${sessionTtlMs}`);
   }
   const token = o.token ?? env.CAIRN_TOKEN;
+  let tlsCa = o.tls?.ca;
+  if (tlsCa === undefined && env.CAIRN_TLS_CA) {
+    try {
+      tlsCa = readFileSync(env.CAIRN_TLS_CA);
+    } catch (err) {
+      bad(`CAIRN_TLS_CA names a file that cannot be read (${err instanceof Error ? err.message : String(err)})`);
+    }
+  }
   const signals =
     o.deregisterOnSignals === true
       ? (['SIGTERM', 'SIGINT'] as const)
@@ -114,6 +136,7 @@ export function resolveOptions(o: ConnectOptions): ResolvedOptions {
     cacheDir: o.cacheDir === undefined ? (env.CAIRN_CACHE_DIR ?? null) : o.cacheDir,
     headers: token ? { authorization: `Bearer ${token}` } : {},
     token,
+    tlsCa,
     ip: o.ip ?? env.CAIRN_IP,
     policy: resolveZonePolicy(zone, o.picking),
     labelFallback: o.picking?.labelFallback ?? 'all',

@@ -1,7 +1,7 @@
 // The cairn client SDK: register this process, watch services, pick instances zone-first, and call
 // them through an undici Dispatcher.
 export { type Clock, systemClock, type TimerHandle } from './clock.js';
-export type { ConnectOptions, PickingOptions } from './connect-options.js';
+export type { ConnectOptions, PemCertificates, PickingOptions, TlsOptions } from './connect-options.js';
 export { CairnDispatcher, type DispatcherOptions, type DispatcherStats } from './dispatch/cairn-dispatcher.js';
 export { CairnSdkError, SDK_ERROR_CODES, type SdkErrorCode } from './errors.js';
 export type { Instance, ServiceRef } from './instance.js';

@@ -96,7 +96,10 @@ export class Registry {
   private readonly cache: DiskCache | null;
   private readonly dispatchers: CairnDispatcher[] = [];
   private defaultDispatcher: CairnDispatcher | null = null;
-  private readonly readAgent = new Agent({ connections: 4 });
+  /** Fresh reads over REST. */
+  private readonly readAgent: Agent;
+  /** The watch and session sockets, when a CA is given for https servers; else undici's global dispatcher. */
+  private readonly socketAgent: Agent | undefined;
   private ipPromise: Promise<string> | null = null;
   private signalHandlers: [NodeJS.Signals, () => void][] = [];
   private closing: Promise<void> | null = null;
@@ -107,6 +110,9 @@ export class Registry {
     this.zone = o.zone;
     this.namespace = o.namespace;
     this.group = o.group;
+    const connect = o.tlsCa === undefined ? undefined : { ca: o.tlsCa };
+    this.readAgent = new Agent({ connections: 4, ...(connect ? { connect } : {}) });
+    this.socketAgent = connect ? new Agent({ connect }) : undefined;
     this.cache =
       o.cacheDir === null ? null : new DiskCache(o.cacheDir, (err, what) => o.logger.warn({ err: String(err) }, what));
     const stream = (source: SourceName, urls: readonly string[]) =>
@@ -116,6 +122,7 @@ export class Registry {
         clock: o.clock,
         logger: o.logger,
         headers: o.headers,
+        dispatcher: this.socketAgent,
         connectTimeoutMs: Math.min(o.connectTimeoutMs, 2000),
         silenceMs: 45_000,
       });
@@ -128,6 +135,12 @@ export class Registry {
     this.local.start();
     this.federation?.start();
     const reached = await this.local.whenConnected(this.o.connectTimeoutMs);
+    const refusal = this.local.refusal;
+    if (!reached && refusal) {
+      // Wrong or missing credentials are a configuration error, not an outage: no cache hides it.
+      await this.close();
+      throw refusal;
+    }
     if (!reached) {
       this.o.logger.warn(
         { servers: this.o.servers },
@@ -302,6 +315,7 @@ export class Registry {
       }
       await Promise.all(this.dispatchers.map((d) => d.close()));
       await this.readAgent.close();
+      await this.socketAgent?.close();
       await this.cache?.flush();
     })();
     return this.closing;
@@ -398,6 +412,7 @@ export class Registry {
       clock: this.o.clock,
       logger: this.o.logger,
       headers: this.o.headers,
+      dispatcher: this.socketAgent,
       ttlMs: this.o.sessionTtlMs,
       connectTimeoutMs: Math.min(1000, this.o.sessionTtlMs / 3),
       requestTimeoutMs: 10_000,

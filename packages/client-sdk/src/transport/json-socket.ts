@@ -1,4 +1,5 @@
-import { type Dispatcher, WebSocket } from 'undici';
+import { type Dispatcher, request, WebSocket } from 'undici';
+import { CairnSdkError } from '../errors.js';
 
 /** The events of one WebSocket, as JSON text frames. */
 export interface SocketEvents {
@@ -59,7 +60,8 @@ export class JsonSocket {
         clearTimeout(timer);
         if (!settled) {
           settled = true;
-          reject(new Error(`WebSocket to ${url} closed before opening (${ev.code} ${ev.reason})`));
+          const failure = new Error(`WebSocket to ${url} closed before opening (${ev.code} ${ev.reason})`);
+          void refusalOf(url, opts).then((refusal) => reject(refusal ?? failure));
           return;
         }
         socket.reportClose(ev.code, ev.reason, events);
@@ -94,5 +96,52 @@ export class JsonSocket {
     if (this.closedReported) return;
     this.closedReported = true;
     events.close(code, reason);
+  }
+}
+
+/** Whether an error is the registry refusing the credentials (401) or the role (403): retrying will not help. */
+export function isAuthRefusal(err: unknown): err is CairnSdkError {
+  return (
+    err instanceof CairnSdkError &&
+    err.code === 'REGISTRY_REFUSED' &&
+    (err.registryCode === 'UNAUTHENTICATED' || err.registryCode === 'FORBIDDEN')
+  );
+}
+
+/**
+ * A WebSocket client is not told why an upgrade was refused; the same request over plain HTTP is.
+ * Returns the registry's 401 or 403 as a CairnSdkError, or null for anything else.
+ */
+async function refusalOf(
+  url: string,
+  opts: { timeoutMs: number; headers?: Record<string, string>; dispatcher?: Dispatcher },
+): Promise<CairnSdkError | null> {
+  try {
+    const res = await request(url.replace(/^ws/, 'http'), {
+      method: 'GET',
+      ...(opts.headers ? { headers: opts.headers } : {}),
+      ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
+      signal: AbortSignal.timeout(opts.timeoutMs),
+    });
+    const text = (await res.body.text()).slice(0, 1024);
+    if (res.statusCode !== 401 && res.statusCode !== 403) return null;
+    let code = res.statusCode === 401 ? 'UNAUTHENTICATED' : 'FORBIDDEN';
+    let message = text;
+    try {
+      const body = JSON.parse(text) as { code?: unknown; message?: unknown };
+      if (typeof body.code === 'string') code = body.code;
+      if (typeof body.message === 'string') message = body.message;
+    } catch {
+      // not JSON: keep the text
+    }
+    const hint =
+      code === 'FORBIDDEN'
+        ? 'the token lacks the role this needs'
+        : 'give connect({ token }) or set CAIRN_TOKEN, with a token the registry accepts';
+    return new CairnSdkError('REGISTRY_REFUSED', `the registry refused the connection (${code}: ${message}): ${hint}`, {
+      registryCode: code,
+    });
+  } catch {
+    return null;
   }
 }

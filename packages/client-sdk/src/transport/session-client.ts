@@ -1,3 +1,4 @@
+import type { Dispatcher } from 'undici';
 import type { Clock, TimerHandle } from '../clock.js';
 import { CairnSdkError } from '../errors.js';
 import type { Instance } from '../instance.js';
@@ -11,7 +12,7 @@ import {
   type SessionRequest,
   type SessionServerMessage,
 } from '../wire/messages.js';
-import { JsonSocket } from './json-socket.js';
+import { isAuthRefusal, JsonSocket } from './json-socket.js';
 import { ReconnectPause } from './reconnect-pause.js';
 import { type ReplicaSet, wsUrl } from './replica-set.js';
 
@@ -23,6 +24,8 @@ export interface SessionClientOptions {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly headers: Record<string, string>;
+  /** Carries the socket (TLS trust for wss://); undefined: undici's global dispatcher. */
+  readonly dispatcher?: Dispatcher | undefined;
   /** The lease TTL: how long the registry keeps the instances after the last keepalive (default 3000). */
   readonly ttlMs: number;
   readonly connectTimeoutMs: number;
@@ -81,6 +84,8 @@ export class SessionClient {
   private readonly counts = { opened: 0, resumed: 0, expired: 0, moves: 0 };
   private onClosedAnswer: () => void = () => {};
   private closeWhenOpen = false;
+  /** The last refusal logged (each distinct one is logged once). */
+  private lastRefusal: string | null = null;
   /** Called with every registered instance the registry answers with (after re-registrations too). */
   onRegistered: (inst: Instance) => void = () => {};
 
@@ -197,13 +202,19 @@ export class SessionClient {
         });
         this.socket = await JsonSocket.open(
           wsUrl(url, SESSION_PATH),
-          { timeoutMs: this.opts.connectTimeoutMs, headers: this.opts.headers, now: () => clock.now() },
+          {
+            timeoutMs: this.opts.connectTimeoutMs,
+            headers: this.opts.headers,
+            ...(this.opts.dispatcher ? { dispatcher: this.opts.dispatcher } : {}),
+            now: () => clock.now(),
+          },
           { message: (text) => this.onMessage(text), close: () => onClosed() },
         );
       } catch (err) {
         this.socket = null;
         const waitMs = replicas.failed();
-        logger.debug({ replica: url, err: String(err), waitMs }, 'session: cannot connect');
+        if (isAuthRefusal(err)) this.refused(err);
+        else logger.debug({ replica: url, err: String(err), waitMs }, 'session: cannot connect');
         await this.pause(waitMs);
         continue;
       }
@@ -231,6 +242,22 @@ export class SessionClient {
 
   private pause(ms: number): Promise<void> {
     return this.closed ? Promise.resolve() : this.reconnectPause.wait(ms);
+  }
+
+  /**
+   * The registry refused the credentials: the requests waiting for a session fail now with that
+   * reason (logged once), rather than time out; the client keeps trying, as the auth file may change.
+   */
+  private refused(err: CairnSdkError): void {
+    if (this.lastRefusal !== err.message)
+      this.opts.logger.error({ err: err.message }, 'session: refused by the registry');
+    this.lastRefusal = err.message;
+    for (const p of this.pending.values()) {
+      p.timer.cancel();
+      if (p.key !== undefined) this.specs.delete(p.key);
+      p.reject(err);
+    }
+    this.pending.clear();
   }
 
   private onMessage(text: string): void {

@@ -1,4 +1,6 @@
+import type { Dispatcher } from 'undici';
 import type { Clock, TimerHandle } from '../clock.js';
+import type { CairnSdkError } from '../errors.js';
 import type { Instance } from '../instance.js';
 import type { Logger } from '../logger.js';
 import type { SourceName } from '../view/disk-cache.js';
@@ -10,7 +12,7 @@ import {
   type WatchRequest,
   type WatchServerMessage,
 } from '../wire/messages.js';
-import { JsonSocket } from './json-socket.js';
+import { isAuthRefusal, JsonSocket } from './json-socket.js';
 import { ReconnectPause } from './reconnect-pause.js';
 import { type ReplicaSet, wsUrl } from './replica-set.js';
 
@@ -20,6 +22,8 @@ export interface WatchStreamOptions {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly headers: Record<string, string>;
+  /** Carries the socket (TLS trust for wss://); undefined: undici's global dispatcher. */
+  readonly dispatcher?: Dispatcher | undefined;
   readonly connectTimeoutMs: number;
   /**
    * A socket silent this long is given up for another replica. The server sends progress at least
@@ -54,10 +58,12 @@ export class WatchStream {
   private replica: string | null = null;
   private nodeId: string | null = null;
   private silenceTimer: TimerHandle | null = null;
-  private connectedWaiters: (() => void)[] = [];
+  private connectedWaiters: ((connected: boolean) => void)[] = [];
   private running: Promise<void> | null = null;
   /** Whether some replica has answered since the stream started. */
   everConnected = false;
+  /** The registry's refusal of the credentials, until a replica accepts them. */
+  refusal: CairnSdkError | null = null;
 
   private readonly reconnectPause: ReconnectPause;
 
@@ -78,14 +84,14 @@ export class WatchStream {
     this.running ??= this.run();
   }
 
-  /** Resolves true once a replica has said hello, false if none did within `timeoutMs`. */
+  /** Resolves true once a replica has said hello; false if none did within `timeoutMs`, or one refused the credentials. */
   whenConnected(timeoutMs: number): Promise<boolean> {
     if (this.connected) return Promise.resolve(true);
     return new Promise((resolve) => {
       const timer = this.opts.clock.setTimer(() => resolve(false), timeoutMs, true);
-      this.connectedWaiters.push(() => {
+      this.connectedWaiters.push((connected) => {
         timer.cancel();
-        resolve(true);
+        resolve(connected);
       });
     });
   }
@@ -156,7 +162,12 @@ export class WatchStream {
         });
         this.socket = await JsonSocket.open(
           wsUrl(url, WATCH_PATH),
-          { timeoutMs: this.opts.connectTimeoutMs, headers: this.opts.headers, now: () => clock.now() },
+          {
+            timeoutMs: this.opts.connectTimeoutMs,
+            headers: this.opts.headers,
+            ...(this.opts.dispatcher ? { dispatcher: this.opts.dispatcher } : {}),
+            now: () => clock.now(),
+          },
           {
             message: (text) => this.onMessage(text),
             close: (code, reason) => {
@@ -168,7 +179,8 @@ export class WatchStream {
       } catch (err) {
         this.socket = null;
         const waitMs = replicas.failed();
-        logger.debug({ source, replica: url, err: String(err), waitMs }, 'watch: cannot connect');
+        if (isAuthRefusal(err)) this.refused(err);
+        else logger.debug({ source, replica: url, err: String(err), waitMs }, 'watch: cannot connect');
         await this.pause(waitMs);
         continue;
       }
@@ -194,6 +206,17 @@ export class WatchStream {
       const waitMs = wasConnected ? 0 : replicas.failed();
       await this.pause(waitMs);
     }
+  }
+
+  /** The registry refused the credentials: say so once, and stop whoever waits for a connection. */
+  private refused(err: CairnSdkError): void {
+    if (this.refusal?.message !== err.message) {
+      this.opts.logger.error({ source: this.opts.source, err: err.message }, 'watch: refused by the registry');
+    }
+    this.refusal = err;
+    const waiters = this.connectedWaiters;
+    this.connectedWaiters = [];
+    for (const w of waiters) w(false);
   }
 
   private pause(ms: number): Promise<void> {
@@ -250,12 +273,13 @@ export class WatchStream {
       case 'hello': {
         this.nodeId = msg.node;
         this.everConnected = true;
+        this.refusal = null;
         this.opts.replicas.succeeded();
         // A copy: subscribing renames each subscription in the map.
         for (const sub of [...this.subs.values()]) this.subscribe(sub);
         const waiters = this.connectedWaiters;
         this.connectedWaiters = [];
-        for (const w of waiters) w();
+        for (const w of waiters) w(true);
         return;
       }
       case 'subscribed': {

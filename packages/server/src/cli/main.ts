@@ -3,6 +3,7 @@ import { VERSION } from '../version.js';
 import { ctlCommand } from './ctl-command.js';
 import { devCommand } from './dev-command.js';
 import { federationCommand } from './federation-command.js';
+import { hashPasswordCommand } from './hash-password-command.js';
 import { serverCommand } from './server-command.js';
 
 const USAGE = `cairn ${VERSION}: a service registry with zone-local discovery
@@ -10,12 +11,13 @@ const USAGE = `cairn ${VERSION}: a service registry with zone-local discovery
 Usage: cairn <command> [options]
 
 Commands:
-  server      run one replica of a zone registry (cairn server --help)
-  dev         run a local multi-zone cluster on 127.0.0.1 (cairn dev --help)
-  federation  serve one merged view of several zones (cairn federation --help)
-  ctl         administer zones and federation nodes over their APIs (cairn ctl --help)
-  version     print the version
-  help        print this help
+  server         run one replica of a zone registry (cairn server --help)
+  dev            run a local multi-zone cluster on 127.0.0.1 (cairn dev --help)
+  federation     serve one merged view of several zones (cairn federation --help)
+  ctl            administer zones and federation nodes over their APIs (cairn ctl --help)
+  hash-password  hash a password or token for an --auth-file (cairn hash-password --help)
+  version        print the version
+  help           print this help
 `;
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -29,6 +31,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return federationCommand(rest);
     case 'ctl':
       return ctlCommand(rest);
+    case 'hash-password':
+      return hashPasswordCommand(rest);
     case 'version':
     case '--version':
     case '-v':

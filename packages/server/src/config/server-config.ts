@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { CairnError } from '../errors.js';
+import { SERVER_LIMIT_FLAGS, serverLimitsShape } from '../api/limits/server-limits.js';
+import { type AuthConfig, loadAuthFile } from '../auth/auth-config.js';
+import { CairnError, type FieldError } from '../errors.js';
 
 /**
  * `cairn server` settings. Each comes from a flag, else an env var (CAIRN_ + the flag in
@@ -41,12 +43,23 @@ export const serverConfigSchema = z.object({
   tickMs: z.coerce.number().int().min(10).max(1000).default(100),
   electionTicks: z.coerce.number().int().min(3).max(100).default(10),
   snapshotEntries: z.coerce.number().int().min(100).default(20_000),
+  /** The auth file (users, tokens, roles): authentication and authorization on; off without it. */
+  authFile: z.string().min(1).optional(),
   bodyLimitBytes: z.coerce
     .number()
     .int()
     .min(1024)
     .max(64 * 1024 * 1024)
     .default(1024 * 1024),
+  /** PEM files: with cert and key the port serves HTTPS/WSS and peers are dialed at wss:// (see tls/). */
+  tlsCert: z.string().min(1).optional(),
+  tlsKey: z.string().min(1).optional(),
+  /** The CA bundle that signs the replicas' certificates; default Node's trusted roots. */
+  tlsCa: z.string().min(1).optional(),
+  /** Mutual TLS between replicas: each presents its certificate, replica routes require one. */
+  peerMtls: z.boolean().default(false),
+  /** Rate limits, size bounds and timeouts (api/limits/server-limits.ts). */
+  ...serverLimitsShape,
 });
 
 export type ServerConfig = z.output<typeof serverConfigSchema> & {
@@ -55,6 +68,8 @@ export type ServerConfig = z.output<typeof serverConfigSchema> & {
   readonly clusterSecret: string;
   /** True when no cluster secret was given and the development default is in use. */
   readonly devSecret: boolean;
+  /** The loaded auth file; null or absent: authentication is off. */
+  readonly auth?: AuthConfig | null;
 };
 
 const DEV_SECRET = 'cairn-development-cluster-secret';
@@ -93,7 +108,13 @@ export const SERVER_FLAGS = {
   'tick-ms': { type: 'string', help: 'Raft tick in ms (default 100; elections after 10-20 ticks)' },
   'election-ticks': { type: 'string', help: 'ticks without a leader before an election (default 10)' },
   'snapshot-entries': { type: 'string', help: 'entries between automatic snapshots (default 20000)' },
+  'auth-file': { type: 'string', help: 'JSON file of users, tokens and roles: turns authentication on (see auth/)' },
   'body-limit-bytes': { type: 'string', help: 'largest accepted request body (default 1 MiB)' },
+  'tls-cert': { type: 'string', help: 'PEM certificate: serve HTTPS and WSS, dial peers at wss:// (reread on SIGHUP)' },
+  'tls-key': { type: 'string', help: 'PEM private key of --tls-cert (reread on SIGHUP)' },
+  'tls-ca': { type: 'string', help: "PEM CA bundle that signs the replicas' certificates (default: system roots)" },
+  'peer-mtls': { type: 'boolean', help: 'mutual TLS between replicas: certificates signed by --tls-ca required' },
+  ...SERVER_LIMIT_FLAGS,
 } as const;
 
 export function envName(flag: string): string {
@@ -144,13 +165,33 @@ export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
       { field: 'peers', message: `must include this replica (${c.nodeId}) unless --join is set` },
     ]);
   }
+  const tlsProblems = tlsConfigProblems(c);
+  if (tlsProblems.length > 0) throw new CairnError('VALIDATION_FAILED', 'invalid server configuration', tlsProblems);
+  const auth = c.authFile === undefined ? null : loadAuthFile(c.authFile);
   return {
     ...c,
+    auth,
     advertise,
     dataDir: c.dataDir ?? `./data/${c.zone}-${c.nodeId}`,
     clusterSecret: c.clusterSecret ?? DEV_SECRET,
     devSecret: c.clusterSecret === undefined,
   };
+}
+
+/** TLS settings that only make sense together. */
+function tlsConfigProblems(c: z.output<typeof serverConfigSchema>): FieldError[] {
+  const problems: FieldError[] = [];
+  if ((c.tlsCert === undefined) !== (c.tlsKey === undefined)) {
+    const missing = c.tlsCert === undefined ? 'tlsCert' : 'tlsKey';
+    problems.push({ field: missing, message: 'give --tls-cert and --tls-key together' });
+  }
+  if (c.tlsCa !== undefined && c.tlsCert === undefined) {
+    problems.push({ field: 'tlsCa', message: 'needs --tls-cert and --tls-key (the CA is for a TLS zone)' });
+  }
+  if (c.peerMtls && (c.tlsCert === undefined || c.tlsCa === undefined)) {
+    problems.push({ field: 'peerMtls', message: 'needs --tls-cert, --tls-key and --tls-ca' });
+  }
+  return problems;
 }
 
 export function serverHelp(): string {

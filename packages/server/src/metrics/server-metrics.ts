@@ -1,12 +1,15 @@
 import type { RaftNodeStatus } from '@cairn/raft';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { type PushStats, pushStatsOf } from '../api/watch/push-stats.js';
+import type { AuthRefusals } from '../auth/auth-refusals.js';
 import type { HealthChecker } from '../checks/health-checker.js';
 import type { ZoneRegistry } from '../registry/zone-registry.js';
 
 export interface ServerMetricsSources {
   readonly registry: ZoneRegistry;
   readonly checks: HealthChecker | null;
+  /** Refusals of the auth guard, when authentication is on. */
+  readonly authRefusals?: AuthRefusals | null;
   /** Add prom-client's process and Node.js metrics (CPU, RSS, event loop lag, GC). */
   readonly processMetrics?: boolean;
 }
@@ -201,6 +204,18 @@ export function createServerMetrics(src: ServerMetricsSources): ServerMetrics {
     ['cairn_push_refused_connections_total', 'refusedConnections', 'Push connections refused at a limit.'],
   ] as const;
   for (const [name, field, help] of pushCounters) mirroredCounter(reg, name, help, push(field));
+
+  // --- Authentication -----------------------------------------------------------------------------
+  const refusals = src.authRefusals;
+  if (refusals) {
+    mirroredLabelledCounter(
+      reg,
+      'cairn_auth_refusals_total',
+      'Requests refused by authentication (401) or authorization (403), or logins over their rate, by reason and surface.',
+      ['reason', 'surface'],
+      () => refusals.snapshot(),
+    );
+  }
 
   // --- Active health checks ---------------------------------------------------------------------
   if (checks) {

@@ -1,13 +1,20 @@
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import pino, { type Logger } from 'pino';
-import { installErrorHandler } from '../api/error-handler.js';
+import { frameworkErrorHandler, installErrorHandler } from '../api/error-handler.js';
 import { healthRoutes } from '../api/health-routes.js';
 import { internalRoutes } from '../api/internal-routes.js';
+import { applyConnectionLimits, clientErrorHandler, fastifyTimeoutOptions } from '../api/limits/connection-limits.js';
+import { serverLimitsOf } from '../api/limits/server-limits.js';
+import { createUpgradeGuardPlugin } from '../api/limits/upgrade-guard.js';
+import { createWriteGuardPlugin } from '../api/limits/write-guard.js';
+import { createAuthPlugin } from '../auth/auth-plugin.js';
 import { checkRoutes } from '../checks/check-routes.js';
 import { HealthChecker } from '../checks/health-checker.js';
 import type { ServerConfig } from '../config/server-config.js';
 import { ZoneRegistry } from '../registry/zone-registry.js';
+import { peerCertificateGuard } from '../tls/peer-certificate.js';
+import { loadZoneTls, type ZoneTls } from '../tls/zone-tls.js';
 
 export const PEER_PATH = '/raft/peer';
 
@@ -20,6 +27,8 @@ export interface ZoneServer {
   readonly checks: HealthChecker;
   /** The address the server listens on (with the real port when 0 was asked for). */
   readonly address: string;
+  /** The replica's TLS (`reload()` on SIGHUP), or null when it serves plaintext. */
+  readonly tls: ZoneTls | null;
   close(): Promise<void>;
 }
 
@@ -44,8 +53,14 @@ export async function startZoneServer(
   if (config.devSecret && Object.keys(config.peers).length > 0) {
     log.warn('no --cluster-secret given: replicas authenticate with the built-in development secret');
   }
+  if (!config.auth && Object.keys(config.peers).length > 0) {
+    log.warn(
+      'no --auth-file given: authentication is off, and anyone who reaches this port can read and change the registry',
+    );
+  }
   // Raft first: peers that dial in before this port listens simply retry with backoff.
   const [host, port] = splitHostPort(config.listen);
+  const tls = loadZoneTls(config, log.child({ component: 'tls' }));
   const registry = await ZoneRegistry.start({
     zone: config.zone,
     nodeId: config.nodeId,
@@ -58,26 +73,44 @@ export async function startZoneServer(
     electionTicks: config.electionTicks,
     snapshotEntries: config.snapshotEntries,
     join: config.join,
+    ...(tls ? { dialer: tls.dialer } : {}),
   });
   const checks = new HealthChecker({
     registry,
     logger: log.child({ component: 'checks' }),
     clusterSecret: config.clusterSecret,
     electionTimeoutMs: config.tickMs * config.electionTicks,
+    ...(tls ? { dialer: tls.dialer } : {}),
   });
+  const limits = serverLimitsOf(config);
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
     // Per-request log lines would dominate the hot path; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimitBytes,
-    connectionTimeout: 60_000,
-    keepAliveTimeout: 72_000,
-    requestTimeout: 120_000,
+    ...fastifyTimeoutOptions(limits),
+    clientErrorHandler,
+    frameworkErrors: frameworkErrorHandler,
     routerOptions: { maxParamLength: 512 },
+    ...(tls ? { https: tls.serverOptions() } : {}),
   });
+  tls?.attach(app.server);
+  applyConnectionLimits(app.server, limits);
   try {
     installErrorHandler(app);
+    // Per-client write rates and writes in flight, for every API surface registered below.
+    await app.register(createWriteGuardPlugin(limits));
+    // WebSocket handshakes that ws would refuse in its own format, and upgrades to plain routes.
+    await app.register(createUpgradeGuardPlugin());
+    // Under mutual TLS the replica-only routes want a client certificate signed by the zone CA.
+    if (tls?.peerMtls)
+      app.addHook(
+        'onRequest',
+        peerCertificateGuard((url) => url === PEER_PATH || url.startsWith('/internal/')),
+      );
     await app.register(websocket, { options: { maxPayload: 64 * 1024 * 1024 } });
+    // Authentication and per-namespace authorization for every route below (off without an auth file).
+    await app.register(createAuthPlugin(config.auth ?? null));
     // Peer links: the Raft transport authenticates the upgrade request and refuses (close 1008) a
     // peer that is not a member or does not know the cluster secret.
     app.get(PEER_PATH, { websocket: true }, (socket, req) => registry.raft.acceptPeerSocket(socket, req.raw));
@@ -89,6 +122,7 @@ export async function startZoneServer(
   } catch (err) {
     await app.close().catch(() => {});
     await registry.close();
+    await tls?.close();
     throw err;
   }
   const addr = app.server.address();
@@ -105,6 +139,7 @@ export async function startZoneServer(
     logger: log,
     checks,
     address: `${host}:${boundPort}`,
+    tls,
     close: () => {
       closing ??= (async () => {
         // Hand leadership over first so the zone keeps accepting writes while we go.
@@ -115,6 +150,7 @@ export async function startZoneServer(
         await checks.stop();
         await app.close();
         await started.close();
+        await tls?.close();
       })();
       return closing;
     },

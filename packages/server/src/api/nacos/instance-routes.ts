@@ -160,7 +160,9 @@ export async function instanceRoutes(app: FastifyInstance, ctx: NacosContext): P
         return sendJson(reply, `{"clientBeatInterval":${ctx.clientBeatIntervalMs},"code":${BEAT_RESOURCE_NOT_FOUND}}`);
       // The instance was removed (its beats stopped for too long, or the registry lost it): the
       // client still beats, so it is alive; register it again from what the beat carries.
-      inst = await register(ctx, beatInstanceInput(key, beat));
+      const input = beatInstanceInput(key, beat);
+      await ctx.admitWrite(req, reply);
+      inst = await register(ctx, input);
     }
     registry.renew([leaseIdOf(inst)], []);
     return sendJson(
@@ -173,6 +175,7 @@ export async function instanceRoutes(app: FastifyInstance, ctx: NacosContext): P
 /** Registers (idempotently) and starts the lease afresh, as a Nacos registration resets lastBeat. */
 async function register(ctx: NacosContext, input: NacosInstanceInput): Promise<Instance> {
   const spec = registerSpecOf(input, ctx.config.zone);
+  ctx.quota.admit({ op: 'register', instance: spec }, { createsNamespace: true });
   await ensureNamespace(ctx.registry, input.key.namespace);
   const { result } = await ctx.registry.execute({ op: 'register', instance: spec });
   const inst = result.instance;
@@ -213,9 +216,11 @@ async function modify(ctx: NacosContext, key: InstanceKey, changes: InstanceChan
       lease: cur.lease,
       check: cur.check,
     };
+    ctx.quota.admit({ op: 'register', instance: spec });
     await ctx.registry.execute({ op: 'register', instance: spec });
     return;
   }
+  ctx.quota.admit({ op: 'update', key, patch: changes });
   await ctx.registry.execute({ op: 'update', key, patch: changes });
 }
 

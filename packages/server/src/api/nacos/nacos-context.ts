@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerConfig } from '../../config/server-config.js';
 import type { ZoneRegistry } from '../../registry/zone-registry.js';
+import type { RegistryQuota } from '../limits/registry-quota.js';
 import type { UdpPusher } from './udp-push.js';
 
 /** What a Nacos request touches, for an authorization layer (none yet: auth is off). */
@@ -28,6 +29,10 @@ export interface NacosContext {
   /** The beat interval answered for instances that do not set their own (Nacos's clientBeatInterval). */
   readonly clientBeatIntervalMs: number;
   authorize(request: FastifyRequest, access: NacosAccess): Promise<void>;
+  /** Size bounds a write is checked against before it is proposed. */
+  readonly quota: RegistryQuota;
+  /** Counts a write the server's write guard does not see as one (a beat that re-registers). */
+  admitWrite(request: FastifyRequest, reply: FastifyReply): Promise<void>;
 }
 
 /** Nacos answers writes with the text `ok` (Spring's text/plain String). */

@@ -1,6 +1,10 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { authGuardOf } from '../../auth/auth-plugin.js';
 import { CairnError } from '../../errors.js';
 import type { ApiPlugin } from '../../server/zone-server.js';
+import { quotaOf } from '../limits/registry-quota.js';
+import { serverLimitsOf } from '../limits/server-limits.js';
+import { writeGuardOf } from '../limits/write-guard.js';
 import { authRoutes } from './auth-routes.js';
 import { instanceRoutes } from './instance-routes.js';
 import type { NacosAuthorizer, NacosContext } from './nacos-context.js';
@@ -16,7 +20,10 @@ export interface NacosApiOptions {
   readonly push?: Partial<UdpPushOptions>;
   /** `cacheMillis` in `instance/list` answers (Nacos 2.x: 10 s). */
   readonly cacheMillis?: number;
-  /** Runs before every handler once the request's namespace is known; throw to refuse. None by default. */
+  /**
+   * Runs before every handler once the request's namespace is known; throw to refuse. By default the
+   * server's auth guard (auth-plugin.ts) decides, and everything is allowed when auth is off.
+   */
   readonly authorize?: NacosAuthorizer;
 }
 
@@ -37,7 +44,16 @@ export function createNacosApi(options: NacosApiOptions = {}): ApiPlugin {
     const bindHost = config.listen.slice(0, config.listen.lastIndexOf(':')).replace(/^\[(.*)\]$/, '$1');
     const pusher = await UdpPusher.start(registry, bindHost, pushOptions, app.log);
     app.addHook('onClose', async () => pusher.close());
-    const authorize = options.authorize;
+    // Every route here checks in its handler (where Nacos credentials in a form body are readable).
+    app.addHook('onRoute', (route) => {
+      route.config = { ...route.config, auth: 'self' };
+    });
+    const guard = authGuardOf(app);
+    const authorize: NacosAuthorizer | undefined =
+      options.authorize ??
+      (guard
+        ? async (req, access) => void (await guard.authorize(req, 'nacos', access.action, [access.namespace]))
+        : undefined);
     const ctx: NacosContext = {
       registry,
       config,
@@ -46,6 +62,10 @@ export function createNacosApi(options: NacosApiOptions = {}): ApiPlugin {
       clientBeatIntervalMs: CLIENT_BEAT_INTERVAL_MS,
       authorize: async (req, access) => {
         if (authorize) await authorize(req, access);
+      },
+      quota: quotaOf(registry, serverLimitsOf(config)),
+      admitWrite: async (req, reply) => {
+        await writeGuardOf(app)?.admit(req, reply);
       },
     };
     await instanceRoutes(app, ctx);

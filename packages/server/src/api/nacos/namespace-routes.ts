@@ -57,6 +57,7 @@ export async function namespaceRoutes(app: FastifyInstance, ctx: NacosContext): 
     if (!validId(id) || !NAME_PATTERN.test(name) || registry.state.namespaceExists(storedId(id))) {
       return sendJson(reply, 'false');
     }
+    ctx.quota.admit({ op: 'namespace.put', namespace: { id, name, description } });
     await registry.execute({ op: 'namespace.put', namespace: { id, name, description } });
     return sendJson(reply, 'true');
   });

@@ -24,6 +24,7 @@ export async function serviceRoutes(app: FastifyInstance, ctx: NacosContext): Pr
     if (registry.state.service(key)) {
       throw badRequest(`specified service already exists, serviceName : ${grouped(key)}`);
     }
+    ctx.quota.admit({ op: 'service.put', service: { ...key, protectThreshold, metadata } }, { createsNamespace: true });
     await ensureNamespace(registry, key.namespace);
     await registry.execute({ op: 'service.put', service: { ...key, protectThreshold, metadata } });
     return sendText(reply, 'ok');
@@ -56,6 +57,7 @@ export async function serviceRoutes(app: FastifyInstance, ctx: NacosContext): Pr
     checkSelector(p.optional('selector', ''));
     await ctx.authorize(req, { resource: 'service', action: 'write', namespace: key.namespace });
     if (!registry.state.service(key)) throw badRequest(`service ${grouped(key)} not found!`);
+    ctx.quota.admit({ op: 'service.put', service: { ...key, protectThreshold, metadata } });
     await registry.execute({ op: 'service.put', service: { ...key, protectThreshold, metadata } });
     return sendText(reply, 'ok');
   });

@@ -1,5 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
+import { OPEN_SOCKET_ACCESS, type SocketAccess } from '../../auth/auth-guard.js';
+import { authGuardOf } from '../../auth/auth-plugin.js';
 import { CairnError } from '../../errors.js';
 import { CLOSE_CODES, SESSION_PATH, WATCH_PATH } from '../../protocol/protocol-version.js';
 import type { ZoneRegistry } from '../../registry/zone-registry.js';
@@ -59,6 +61,18 @@ export function pushApi(
           throw new CairnError('RATE_LIMITED', `this replica serves at most ${max} ${what}; try another replica`);
         }
       };
+    // Authenticated at the upgrade (or refused with an HTTP 401/403 before any WebSocket exists);
+    // each subscription and registration is then checked against the namespace it touches.
+    const guard = authGuardOf(app);
+    const accesses = new WeakMap<FastifyRequest, SocketAccess>();
+    const authenticate =
+      (surface: 'watch' | 'session') =>
+      async (req: FastifyRequest): Promise<void> => {
+        if (guard) accesses.set(req, await guard.socketAccess(req, surface));
+      };
+    const accessOf = (req: FastifyRequest): SocketAccess | undefined =>
+      guard ? accesses.get(req) : OPEN_SOCKET_ACCESS;
+
     const notUpgraded = async (_req: FastifyRequest, _reply: FastifyReply): Promise<never> => {
       throw new CairnError('VALIDATION_FAILED', 'this endpoint speaks WebSocket: connect with an Upgrade request');
     };
@@ -66,10 +80,16 @@ export function pushApi(
     app.route({
       method: 'GET',
       url: WATCH_PATH,
-      preValidation: limitUpgrades(() => watches.size, limits.watchConnectionsMax, 'watch sockets'),
+      config: { auth: 'self' },
+      preValidation: [
+        authenticate('watch'),
+        limitUpgrades(() => watches.size, limits.watchConnectionsMax, 'watch sockets'),
+      ],
       handler: notUpgraded,
-      wsHandler: (socket: WebSocket) => {
-        const c = new WatchConnection(socket, ctx, encoder);
+      wsHandler: (socket: WebSocket, req: FastifyRequest) => {
+        const access = accessOf(req);
+        if (!access) return socket.close(CLOSE_CODES.INTERNAL, 'not authenticated');
+        const c = new WatchConnection(socket, ctx, encoder, access);
         watches.add(c);
         stats.watchConnections++;
         socket.once('close', () => {
@@ -83,10 +103,16 @@ export function pushApi(
     app.route({
       method: 'GET',
       url: SESSION_PATH,
-      preValidation: limitUpgrades(() => sessions.size, limits.sessionConnectionsMax, 'session sockets'),
+      config: { auth: 'self' },
+      preValidation: [
+        authenticate('session'),
+        limitUpgrades(() => sessions.size, limits.sessionConnectionsMax, 'session sockets'),
+      ],
       handler: notUpgraded,
-      wsHandler: (socket: WebSocket) => {
-        const c = new SessionConnection(socket, ctx);
+      wsHandler: (socket: WebSocket, req: FastifyRequest) => {
+        const access = accessOf(req);
+        if (!access) return socket.close(CLOSE_CODES.INTERNAL, 'not authenticated');
+        const c = new SessionConnection(socket, ctx, access);
         sessions.add(c);
         stats.sessionConnections++;
         socket.once('close', () => {

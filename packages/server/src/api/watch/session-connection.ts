@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { WebSocket } from 'ws';
+import { OPEN_SOCKET_ACCESS, type SocketAccess } from '../../auth/auth-guard.js';
 import { CairnError } from '../../errors.js';
 import { PROTOCOL_LIMITS } from '../../protocol/protocol-limits.js';
 import { CLOSE_CODES, PROTOCOL_VERSION } from '../../protocol/protocol-version.js';
@@ -33,7 +34,12 @@ export class SessionConnection extends PushSocket<SessionClientMessage> {
   private readonly instances = new Set<string>();
   private readonly openedAtMs = performance.now();
 
-  constructor(socket: WebSocket, ctx: PushContext) {
+  constructor(
+    socket: WebSocket,
+    ctx: PushContext,
+    /** What the socket's identity may write (checked per registration). */
+    private readonly access: SocketAccess = OPEN_SOCKET_ACCESS,
+  ) {
     super(socket, ctx, sessionClientMessageSchema);
   }
 
@@ -62,11 +68,13 @@ export class SessionConnection extends PushSocket<SessionClientMessage> {
         return;
       case 'register':
         this.requireOpen();
+        this.access.require('write', msg.instance.namespace);
         this.admit();
         void this.register(msg.reqId, msg.instance);
         return;
       case 'deregister':
         this.requireOpen();
+        this.access.require('write', msg.instance.namespace);
         this.admit();
         void this.deregister(msg.reqId, msg.instance);
         return;

@@ -1,4 +1,6 @@
 import type { WebSocket } from 'ws';
+import { OPEN_SOCKET_ACCESS, type SocketAccess } from '../../auth/auth-guard.js';
+import { ANY_NAMESPACE } from '../../auth/roles.js';
 import { CairnError } from '../../errors.js';
 import { CLOSE_CODES, PROTOCOL_VERSION } from '../../protocol/protocol-version.js';
 import {
@@ -38,6 +40,8 @@ export class WatchConnection extends PushSocket<WatchClientMessage> {
     socket: WebSocket,
     ctx: PushContext,
     private readonly encoder: ChangeEncoder,
+    /** What the socket's identity may read (checked per subscription). */
+    private readonly access: SocketAccess = OPEN_SOCKET_ACCESS,
   ) {
     super(socket, ctx, watchClientMessageSchema);
   }
@@ -75,6 +79,9 @@ export class WatchConnection extends PushSocket<WatchClientMessage> {
   private subscribe(msg: WatchSubscribe): void {
     const { limits } = this.ctx;
     if (this.subs.has(msg.sub)) throw new CairnError('CONFLICT', `subscription '${msg.sub}' exists on this socket`);
+    // Everything (namespaces included) needs read on every namespace; services, read on theirs.
+    if (msg.all) this.access.require('read', ANY_NAMESPACE);
+    else for (const ns of new Set((msg.services ?? []).map((s) => s.namespace))) this.access.require('read', ns);
     if (this.subs.size >= limits.subscriptionsPerConnectionMax) {
       throw new CairnError(
         'RATE_LIMITED',
