@@ -5,6 +5,7 @@ import { AuthRefusals, type AuthSurface, type RefusalReason } from './auth-refus
 import { type Authentication, Authenticator, BAD_LOGIN, userIdentity } from './authenticator.js';
 import { type Credentials, type Identity, identityLabel } from './identity.js';
 import { ANY_NAMESPACE, allows, allowsSomewhere, type RoleName } from './roles.js';
+import { bearerFromSubprotocols } from './socket-credentials.js';
 
 /** What a push socket may do, decided once at its upgrade and checked per message. */
 export interface SocketAccess {
@@ -64,7 +65,11 @@ export class AuthGuard {
 
   /** Whether credentials were presented in the headers or the query string (readable before the body). */
   presentsCredentialsEarly(req: FastifyRequest): boolean {
-    return req.headers.authorization !== undefined || queryOf(req).has('accessToken');
+    return (
+      req.headers.authorization !== undefined ||
+      bearerFromSubprotocols(req.headers['sec-websocket-protocol']) !== undefined ||
+      queryOf(req).has('accessToken')
+    );
   }
 
   /** The identity, if it may `action` in every one of `namespaces`; else a 401 or 403. */
@@ -182,9 +187,11 @@ function isNacos(req: FastifyRequest): boolean {
 }
 
 /**
- * What the request presents: `Authorization: Bearer` first; else an `accessToken` parameter (Nacos,
- * and browsers, which cannot set headers on a WebSocket); else, for Nacos, `username` + `password`.
- * The query string comes before a form body, as a servlet reads parameters.
+ * What the request presents: `Authorization: Bearer` first; else, on a WebSocket upgrade, a
+ * `cairn.bearer.<base64url(token)>` subprotocol entry (the admin UI's: browsers cannot set headers
+ * on a WebSocket; see socket-credentials.ts); else an `accessToken` parameter (Nacos, and other
+ * browser clients); else, for Nacos, `username` + `password`. The query string comes before a form
+ * body, as a servlet reads parameters.
  */
 export function credentialsOf(req: FastifyRequest): Credentials {
   const header = req.headers.authorization;
@@ -192,6 +199,9 @@ export function credentialsOf(req: FastifyRequest): Credentials {
     const m = /^Bearer[ ]+([^\s]+)[ ]*$/i.exec(header);
     return m?.[1] ? { bearer: m[1] } : { unsupportedScheme: true };
   }
+  // A malformed entry reads as '', a token that never holds: refused, never taken as anonymous.
+  const fromSubprotocol = bearerFromSubprotocols(req.headers['sec-websocket-protocol']);
+  if (fromSubprotocol !== undefined) return { bearer: fromSubprotocol };
   const query = queryOf(req);
   const body = req.body instanceof URLSearchParams ? req.body : null;
   const param = (name: string): string | undefined => {

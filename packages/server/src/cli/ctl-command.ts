@@ -1,4 +1,6 @@
 import { parseArgs } from 'node:util';
+import { Agent, type Dispatcher, fetch as undiciFetch } from 'undici';
+import { readCaFile, TlsFileError } from '../tls/tls-material.js';
 
 /**
  * `cairn ctl`: a small admin client over the REST APIs of a zone replica or a federation node.
@@ -9,6 +11,8 @@ import { parseArgs } from 'node:util';
 const FLAGS = {
   server: { type: 'string', help: 'base URL of a zone replica or a federation node (default http://127.0.0.1:8848)' },
   token: { type: 'string', help: 'bearer token sent as Authorization: Bearer <token>' },
+  ca: { type: 'string', help: "PEM CA bundle for an https server's certificate (default: system roots)" },
+  username: { type: 'string', help: 'login: the user to sign in as (the password is read from stdin)' },
   json: { type: 'boolean', help: 'print the JSON answer instead of a table' },
   namespace: { type: 'string', help: 'services: only this namespace' },
   group: { type: 'string', help: 'services: only this group' },
@@ -18,7 +22,9 @@ const FLAGS = {
   help: { type: 'boolean', help: 'print this help' },
 } as const;
 
-const ENV = { server: 'CAIRN_SERVER', token: 'CAIRN_TOKEN' } as const;
+const ENV = { server: 'CAIRN_SERVER', token: 'CAIRN_TOKEN', ca: 'CAIRN_TLS_CA' } as const;
+/** A password read from stdin is at most this long (as the server accepts). */
+const PASSWORD_CHARS_MAX = 1024;
 const DEFAULT_SERVER = 'http://127.0.0.1:8848';
 const ZONE_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
@@ -37,6 +43,8 @@ Commands:
   members                        a zone's replicas and their Raft state (a zone replica, or a federation
                                  node with --zone)
   leader-transfer <replica-id>   hand the zone's leadership to another voter (a zone replica)
+  login --username <user>        sign in (the password is read from stdin) and print the access token,
+                                 for --token or CAIRN_TOKEN: TOKEN=$(cairn ctl login --username alice < pw)
 
 Options:
 ${flags.join('\n')}
@@ -53,6 +61,8 @@ class RequestError extends Error {}
 interface Ctx {
   readonly server: string;
   readonly token: string | undefined;
+  /** Trusts --ca; undefined: the default (system roots). */
+  readonly dispatcher: Dispatcher | undefined;
   readonly json: boolean;
   readonly timeoutMs: number;
   readonly values: Record<string, string | boolean | undefined>;
@@ -84,8 +94,9 @@ export async function ctlCommand(argv: readonly string[], env: NodeJS.ProcessEnv
     process.stderr.write(`cairn ctl: name a command\n\n${ctlHelp()}`);
     return 2;
   }
+  let ctx: Ctx | null = null;
   try {
-    const ctx = context(values, env);
+    ctx = context(values, env);
     switch (command) {
       case 'zones':
         await zones(ctx, args);
@@ -102,6 +113,9 @@ export async function ctlCommand(argv: readonly string[], env: NodeJS.ProcessEnv
       case 'leader-transfer':
         await leaderTransfer(ctx, args);
         break;
+      case 'login':
+        await login(ctx, args);
+        break;
       default:
         throw new UsageError(`unknown command '${command}'`);
     }
@@ -116,6 +130,8 @@ export async function ctlCommand(argv: readonly string[], env: NodeJS.ProcessEnv
       return 1;
     }
     throw err;
+  } finally {
+    await (ctx?.dispatcher as Agent | undefined)?.close().catch(() => {});
   }
 }
 
@@ -135,9 +151,20 @@ function context(values: Record<string, string | boolean | undefined>, env: Node
     throw new UsageError('--timeout-ms must be a whole number of milliseconds from 1 to 600000');
   }
   const token = (values['token'] as string | undefined) ?? env[ENV.token];
+  const caFile = (values['ca'] as string | undefined) ?? env[ENV.ca];
+  let dispatcher: Dispatcher | undefined;
+  if (caFile !== undefined && caFile !== '') {
+    try {
+      dispatcher = new Agent({ connect: { ca: readCaFile(caFile) } });
+    } catch (err) {
+      if (err instanceof TlsFileError) throw new UsageError(`--ca ${err.message}`);
+      throw err;
+    }
+  }
   return {
     server,
     token: token === '' ? undefined : token,
+    dispatcher,
     json: values['json'] === true,
     timeoutMs,
     values,
@@ -158,12 +185,13 @@ async function call(ctx: Ctx, method: string, path: string, body?: unknown, base
   const headers: Record<string, string> = { accept: 'application/json' };
   if (ctx.token) headers['authorization'] = `Bearer ${ctx.token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
-  let res: Response;
+  let res: Awaited<ReturnType<typeof undiciFetch>>;
   try {
-    res = await fetch(`${base}${path}`, {
+    res = await undiciFetch(`${base}${path}`, {
       method,
       headers,
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      ...(ctx.dispatcher ? { dispatcher: ctx.dispatcher } : {}),
       signal: AbortSignal.timeout(ctx.timeoutMs),
     });
   } catch (err) {
@@ -424,4 +452,36 @@ async function leaderTransfer(ctx: Ctx, args: readonly string[]): Promise<void> 
   const body = ok(await call(ctx, 'POST', '/v1/cluster/leader', { to }, base), 'transferring leadership');
   if (ctx.json) return printJson(ctx, body);
   ctx.out(`leadership of zone ${String(cluster['zone'])} handed from ${leader.id} to ${to}\n`);
+}
+
+async function login(ctx: Ctx, args: readonly string[]): Promise<void> {
+  noArgs(args, 'login');
+  const username = ctx.values['username'] as string | undefined;
+  if (username === undefined || username === '') {
+    throw new UsageError('login needs --username; the password is read from stdin');
+  }
+  const password = await readPassword();
+  const body = ok(await call(ctx, 'POST', '/v1/auth/login', { username, password }), `signing in as ${username}`);
+  if (ctx.json) return printJson(ctx, body);
+  const token = body['accessToken'];
+  if (typeof token !== 'string') throw new RequestError('signing in failed: the answer holds no accessToken');
+  ctx.out(`${token}\n`);
+  process.stderr.write(
+    `signed in as ${String(body['username'])}; the token expires in ${String(body['expiresInS'])} s\n`,
+  );
+}
+
+/** The password: stdin's first line (a pipe, a file, or typed at a terminal, where it echoes). */
+async function readPassword(): Promise<string> {
+  if (process.stdin.isTTY) process.stderr.write('password: ');
+  let text = '';
+  for await (const chunk of process.stdin) {
+    text += (chunk as Buffer).toString('utf8');
+    if (text.includes('\n') || text.length > PASSWORD_CHARS_MAX + 2) break;
+  }
+  const password = text.split(/\r?\n/, 1)[0] ?? '';
+  if (password === '') throw new UsageError('login: no password on stdin');
+  if (password.length > PASSWORD_CHARS_MAX)
+    throw new UsageError(`login: the password is over ${PASSWORD_CHARS_MAX} characters`);
+  return password;
 }

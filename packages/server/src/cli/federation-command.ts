@@ -1,8 +1,12 @@
 import { CairnError } from '../errors.js';
 import { type FederationConfig, federationHelp, loadFederationConfig } from '../federation/config/federation-config.js';
 import { startFederationServer } from '../federation/federation-server.js';
+import { TlsFileError } from '../tls/tls-material.js';
 
-/** `cairn federation`: runs one federation node until SIGTERM/SIGINT, then shuts down cleanly. */
+/**
+ * `cairn federation`: runs one federation node until SIGTERM/SIGINT, then shuts down cleanly; SIGHUP
+ * rereads its TLS files (--tls-cert, --tls-key) and the zone CA (--zone-ca).
+ */
 export async function federationCommand(argv: readonly string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(federationHelp());
@@ -34,9 +38,16 @@ export async function federationCommand(argv: readonly string[]): Promise<number
   try {
     server = await startFederationServer(config);
   } catch (err) {
+    if (err instanceof TlsFileError) {
+      process.stderr.write(`cairn federation: TLS: ${err.message}\n`);
+      return 2;
+    }
     process.stderr.write(`cairn federation: cannot start: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   }
+  // Without a listener SIGHUP would end the process; here it means "reread the certificates".
+  const reload = () => server.reloadTls();
+  process.on('SIGHUP', reload);
   await new Promise<void>((resolve) => {
     onStop = (signal) => {
       server.logger.info({ signal }, 'shutting down');
@@ -47,5 +58,6 @@ export async function federationCommand(argv: readonly string[]): Promise<number
     };
     if (stopRequested) onStop(stopRequested);
   });
+  process.off('SIGHUP', reload);
   return 0;
 }

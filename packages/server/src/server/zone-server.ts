@@ -9,6 +9,7 @@ import { serverLimitsOf } from '../api/limits/server-limits.js';
 import { createUpgradeGuardPlugin } from '../api/limits/upgrade-guard.js';
 import { createWriteGuardPlugin } from '../api/limits/write-guard.js';
 import { createAuthPlugin } from '../auth/auth-plugin.js';
+import { chooseSubprotocol } from '../auth/socket-credentials.js';
 import { checkRoutes } from '../checks/check-routes.js';
 import { HealthChecker } from '../checks/health-checker.js';
 import type { ServerConfig } from '../config/server-config.js';
@@ -108,7 +109,8 @@ export async function startZoneServer(
         'onRequest',
         peerCertificateGuard((url) => url === PEER_PATH || url.startsWith('/internal/')),
       );
-    await app.register(websocket, { options: { maxPayload: 64 * 1024 * 1024 } });
+    // Browsers offer `cairn.v1` and their token as `cairn.bearer.*`: the answer is `cairn.v1`, never the token.
+    await app.register(websocket, { options: { maxPayload: 64 * 1024 * 1024, handleProtocols: chooseSubprotocol } });
     // Authentication and per-namespace authorization for every route below (off without an auth file).
     await app.register(createAuthPlugin(config.auth ?? null));
     // Peer links: the Raft transport authenticates the upgrade request and refuses (close 1008) a

@@ -84,6 +84,21 @@ export function readTlsMaterial(files: TlsFiles, nowMs = Date.now()): TlsMateria
   };
 }
 
+/**
+ * A CA bundle on its own (a client's trust, as the federation's `--zone-ca` and `cairn ctl --ca`):
+ * the file parses as PEM certificates Node accepts as a CA. Throws TlsFileError naming the file.
+ */
+export function readCaFile(caFile: string): Buffer {
+  const ca = readFile(caFile);
+  try {
+    new X509Certificate(ca);
+    createSecureContext({ ca });
+  } catch (err) {
+    throw new TlsFileError(caFile, `not a PEM CA bundle (${messageOf(err)})`);
+  }
+  return ca;
+}
+
 function readFile(file: string): Buffer {
   let data: Buffer;
   try {

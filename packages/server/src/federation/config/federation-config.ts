@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { CairnError } from '../../errors.js';
+import { type AuthConfig, loadAuthFile } from '../../auth/auth-config.js';
+import { CairnError, type FieldError } from '../../errors.js';
 import type { MergeMode } from '../federated-view.js';
 import { parseZones, type ZoneEndpoints } from './zone-endpoints.js';
 
@@ -18,6 +19,11 @@ const hostPort = z
     const port = Number(v.slice(v.lastIndexOf(':') + 1));
     return port >= 0 && port <= 65535;
   }, 'port must be 0-65535');
+
+/** A bearer token as an Authorization header carries it: no whitespace, no control characters. */
+const bearerToken = z
+  .string()
+  .regex(/^[^\s\p{Cc}]{1,4096}$/u, 'must be a token of 1-4096 characters without spaces or control characters');
 
 /** What a zone it cannot reach does to the merged view. */
 export type ZonePolicy = 'keep' | 'drop';
@@ -52,6 +58,16 @@ export const federationConfigSchema = z.object({
     .optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   readyGraceMs: z.coerce.number().int().min(0).max(600_000).default(10_000),
+  /** The auth file (users, tokens, roles; see auth/): authentication on this node; off without it. */
+  authFile: z.string().min(1).optional(),
+  /** Sent as `Authorization: Bearer` to auth-on zones: watches (`all: true`) and cluster reads need `read` on `*`. */
+  zoneToken: bearerToken.optional(),
+  zoneTokenFile: z.string().min(1).optional(),
+  /** PEM CA bundle the zones' certificates are checked against (default: Node's trusted roots). */
+  zoneCa: z.string().min(1).optional(),
+  /** PEM certificate and key: this node's port serves HTTPS and WSS (reread on SIGHUP). */
+  tlsCert: z.string().min(1).optional(),
+  tlsKey: z.string().min(1).optional(),
 });
 
 export interface FederationConfig {
@@ -74,6 +90,18 @@ export interface FederationConfig {
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** `/readyz` answers ready once every zone has been live, or after this long at the latest. */
   readonly readyGraceMs: number;
+  /** The auth file's path; absent: authentication is off. */
+  readonly authFile?: string | undefined;
+  /** The auth file, loaded and checked by loadFederationConfig (absent: loaded from authFile at start). */
+  readonly auth?: AuthConfig | null;
+  /** The token presented to the zones (from --zone-token or --zone-token-file); absent: none. */
+  readonly zoneToken?: string | undefined;
+  readonly zoneTokenFile?: string | undefined;
+  /** PEM CA bundle for https/wss zones; absent: Node's trusted roots. */
+  readonly zoneCa?: string | undefined;
+  /** PEM certificate and key of this node's port (both or neither). */
+  readonly tlsCert?: string | undefined;
+  readonly tlsKey?: string | undefined;
 }
 
 /** Flags, their help, and the env var each also reads. */
@@ -103,6 +131,18 @@ export const FEDERATION_FLAGS = {
     type: 'string',
     help: '/readyz turns ready when every zone was reached, or after this (default 10000)',
   },
+  'auth-file': {
+    type: 'string',
+    help: "JSON file of users, tokens and roles (the zones' auth file): turns authentication on",
+  },
+  'zone-token': {
+    type: 'string',
+    help: 'token sent to auth-on zones as Authorization: Bearer (needs read on *)',
+  },
+  'zone-token-file': { type: 'string', help: 'file holding the zone token (instead of --zone-token)' },
+  'zone-ca': { type: 'string', help: "PEM CA bundle for https zones' certificates (default: system roots)" },
+  'tls-cert': { type: 'string', help: 'PEM certificate: serve HTTPS and WSS on --listen (reread on SIGHUP)' },
+  'tls-key': { type: 'string', help: 'PEM private key of --tls-cert (reread on SIGHUP)' },
 } as const satisfies Record<
   string,
   { type: 'string'; help: string; multiple?: boolean; env?: string; envHelp?: string }
@@ -157,7 +197,44 @@ export function loadFederationConfig(argv: readonly string[], env: NodeJS.Proces
       parsed.error.issues.map((i) => ({ field: fieldOf(i.path), message: i.message })),
     );
   }
-  return parsed.data;
+  const c = parsed.data;
+  const problems = securityProblems(c);
+  if (problems.length > 0) throw new CairnError('VALIDATION_FAILED', 'invalid federation configuration', problems);
+  const zoneToken = c.zoneTokenFile === undefined ? c.zoneToken : readZoneTokenFile(c.zoneTokenFile);
+  const auth = c.authFile === undefined ? null : loadAuthFile(c.authFile);
+  return { ...c, zoneToken, auth };
+}
+
+/** Settings that only make sense together (or apart). */
+function securityProblems(c: z.output<typeof federationConfigSchema>): FieldError[] {
+  const problems: FieldError[] = [];
+  if ((c.tlsCert === undefined) !== (c.tlsKey === undefined)) {
+    const missing = c.tlsCert === undefined ? '--tls-cert' : '--tls-key';
+    problems.push({ field: missing, message: 'give --tls-cert and --tls-key together' });
+  }
+  if (c.zoneToken !== undefined && c.zoneTokenFile !== undefined) {
+    problems.push({ field: '--zone-token-file', message: 'give --zone-token or --zone-token-file, not both' });
+  }
+  return problems;
+}
+
+/** The zone token from its file: one line, surrounding whitespace ignored. */
+function readZoneTokenFile(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new CairnError('VALIDATION_FAILED', 'invalid federation configuration', [
+      { field: '--zone-token-file', message: `cannot read ${file}: ${(err as Error).message}` },
+    ]);
+  }
+  const token = bearerToken.safeParse(text.trim());
+  if (!token.success) {
+    throw new CairnError('VALIDATION_FAILED', 'invalid federation configuration', [
+      { field: '--zone-token-file', message: `${file} ${token.error.issues[0]?.message ?? 'holds no token'}` },
+    ]);
+  }
+  return token.data;
 }
 
 function readConfigFile(file: string): Record<string, unknown> {

@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { AuthRefusals } from '../../auth/auth-refusals.js';
 import type { ZoneState } from '../federated-view.js';
 import type { MergedView } from '../view/merged-view.js';
 import type { ZoneWatcher, ZoneWatcherStats } from '../zones/zone-watcher.js';
@@ -11,6 +12,8 @@ export interface FederationMetricsSources {
   readonly nodeId: string;
   /** Add prom-client's process and Node.js metrics (CPU, RSS, event loop lag, GC). */
   readonly processMetrics?: boolean;
+  /** The auth guard's refusal counts, once the auth plugin runs (null while auth is off). */
+  readonly authRefusals?: () => AuthRefusals | null;
 }
 
 export interface FederationMetrics {
@@ -129,6 +132,33 @@ export function createFederationMetrics(src: FederationMetricsSources): Federati
   watcherCounter('cairn_federation_zone_snapshots_total', 'Complete zone snapshots received.', 'snapshots');
   watcherCounter('cairn_federation_zone_resyncs_total', 'Resyncs the zone asked for.', 'resyncs');
   watcherCounter('cairn_federation_zone_connects_total', 'Watch sockets opened.', 'connects');
+  new Counter({
+    name: 'cairn_federation_zone_refusals_total',
+    help: "Watches a zone refused for this node's credentials: unauthenticated (no or a bad --zone-token) or forbidden (no read on *).",
+    labelNames: ['zone', 'reason'],
+    registers,
+    collect() {
+      this.reset();
+      for (const w of watchers) {
+        this.inc({ zone: w.zone, reason: 'unauthenticated' }, w.stats.refusedUnauthenticated);
+        this.inc({ zone: w.zone, reason: 'forbidden' }, w.stats.refusedForbidden);
+      }
+    },
+  });
+
+  const authRefusals = src.authRefusals;
+  if (authRefusals) {
+    new Counter({
+      name: 'cairn_auth_refusals_total',
+      help: 'Requests refused by authentication (401) or authorization (403), or logins over their rate, by reason and surface.',
+      labelNames: ['reason', 'surface'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [labels, n] of authRefusals()?.snapshot() ?? []) this.inc({ ...labels }, n);
+      },
+    });
+  }
 
   const lag = new Histogram({
     name: 'cairn_federation_update_lag_seconds',

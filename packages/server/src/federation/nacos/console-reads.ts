@@ -1,7 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { TOKEN_TTL_S } from '../../api/nacos/auth-routes.js';
+import type { FastifyInstance } from 'fastify';
 import { NacosParams, parseBoolean } from '../../api/nacos/nacos-params.js';
 import type { WireNamespace } from '../../protocol/wire-model.js';
 import type { FederatedView } from '../federated-view.js';
@@ -16,9 +14,8 @@ const TYPE_CUSTOM = 2;
 /**
  * The reads a Nacos console or client makes besides naming: `GET /nacos/v1/console/namespaces`
  * (the zones' namespaces merged; public shown as "" as Nacos 2.x does), `GET
- * /nacos/v1/ns/operator/metrics` (clients' health probe: UP once the view is ready), and login,
- * which, as on the zones (auth is off in this version), accepts any username and password and
- * answers a token nothing checks, so clients configured with credentials proceed.
+ * /nacos/v1/ns/operator/metrics` (clients' health probe: UP once the view is ready). Login is in
+ * nacos-login.ts.
  */
 export async function consoleReads(app: FastifyInstance, view: FederatedView): Promise<void> {
   app.get('/nacos/v1/console/namespaces', async (req, reply) => {
@@ -63,20 +60,6 @@ export async function consoleReads(app: FastifyInstance, view: FederatedView): P
       }),
     );
   });
-
-  const login = async (req: FastifyRequest, reply: FastifyReply) => {
-    const p = NacosParams.fromRequest(req);
-    const username = p.required('username');
-    p.required('password');
-    const token = randomBytes(24).toString('base64url');
-    return reply
-      .status(200)
-      .header('Authorization', `Bearer ${token}`)
-      .type('application/json;charset=UTF-8')
-      .send(JSON.stringify({ accessToken: token, tokenTtl: TOKEN_TTL_S, globalAdmin: false, username }));
-  };
-  app.post('/nacos/v1/auth/login', login);
-  app.post('/nacos/v1/auth/users/login', login);
 }
 
 /** Nacos 2.x's "" is cairn's `public`. */

@@ -1,6 +1,7 @@
 import type { FederationPlugin } from '../federation-plugin.js';
 import { consoleReads } from './console-reads.js';
 import { instanceReads } from './instance-reads.js';
+import { nacosLogin } from './nacos-login.js';
 import { installNacosParsing, nacosErrorHandler } from './nacos-reply.js';
 import { readOnlyRoutes } from './read-only.js';
 import { serviceReads } from './service-reads.js';
@@ -20,7 +21,9 @@ export const DEFAULT_FEDERATION_CACHE_MILLIS = 1000;
  * Spring Cloud Gateway, the Nacos clients) consumes the federation unchanged: instance/list and
  * instance detail (hosts of every serving zone, weight = effective weight, metadata `cairn.zone`
  * and `cairn.stale`), service detail and list, the console's catalog and namespaces, operator
- * metrics, login. Writes are refused (405): registration goes to a zone registry. Parameters, names,
+ * metrics, login (real with an auth file, see nacos-login.ts; reads then need `read` on
+ * `namespaceId`, checked by the auth plugin). Writes are refused (405, or 403 first to callers
+ * without `write`): registration goes to a zone registry. Parameters, names,
  * JSON and errors as the zone's Nacos API (its pure helpers in api/nacos are reused). Everything
  * lives in its own scope, so its parsers and error handler touch no other route.
  */
@@ -34,6 +37,7 @@ export function createFederationNacosApi(options: FederationNacosOptions = {}): 
       await instanceReads(scope, view, cacheMillis);
       await serviceReads(scope, view);
       await consoleReads(scope, view);
+      await nacosLogin(scope);
       await readOnlyRoutes(scope);
     });
   };

@@ -3,13 +3,14 @@ import { type Dispatcher, request } from 'undici';
 import { CairnError } from '../../errors.js';
 import type { ZoneEndpoints } from '../config/zone-endpoints.js';
 import type { MergedView } from '../view/merged-view.js';
+import type { ZoneClient } from '../zones/zone-client.js';
 import { FEDERATION_REST_LIMITS, zoneParams, zoneServiceParams } from './rest-schemas.js';
 
 export interface ZoneRoutesOptions {
   readonly view: MergedView;
   readonly zones: readonly ZoneEndpoints[];
-  /** The HTTP client the federation reaches zones with (closed by the server). */
-  readonly dispatcher: Dispatcher;
+  /** How the federation reaches zones: its dispatcher (zone CA) and zone token (closed by the server). */
+  readonly client: ZoneClient;
 }
 
 /** Request headers passed on to the zone (Authorization so the zone decides who may act). */
@@ -27,13 +28,14 @@ const NOT_SENT = new Set([
 ]);
 
 /**
- * Zone administration through the federation: each zone's cluster status (every replica asked), and
- * zone actions forwarded to the owning zone's registry — any live replica, preferring the one the
- * federation watches; the zone forwards writes to its leader. The caller's Authorization header is
- * passed through and the zone's answer relayed as is.
+ * Zone administration through the federation: each zone's cluster status (every replica asked, with
+ * the federation's zone token), and zone actions forwarded to the owning zone's registry — any live
+ * replica, preferring the one the federation watches; the zone forwards writes to its leader. For
+ * actions the caller's Authorization header is passed through (the zone decides who may act: the
+ * federation's own auth lets them through) and the zone's answer relayed as is.
  */
 export async function zoneRoutes(app: FastifyInstance, opts: ZoneRoutesOptions): Promise<void> {
-  const { view, dispatcher } = opts;
+  const { view, client } = opts;
   const endpoints = new Map(opts.zones.map((z) => [z.zone, z]));
 
   const zoneOf = (zone: string): ZoneEndpoints => {
@@ -50,7 +52,7 @@ export async function zoneRoutes(app: FastifyInstance, opts: ZoneRoutesOptions):
     const { zone } = zoneParams.parse(req.params);
     const z = zoneOf(zone);
     const watched = view.zone(zone)?.replica ?? null;
-    const replicas = await Promise.all(z.replicas.map((url) => clusterOf(url, req, dispatcher)));
+    const replicas = await Promise.all(z.replicas.map((url) => clusterOf(url, req, client)));
     const up = replicas.filter((r) => r.cluster !== null);
     const chosen =
       up.find((r) => (r.cluster as { role?: unknown }).role === 'leader') ?? up.find((r) => r.url === watched) ?? up[0];
@@ -77,7 +79,7 @@ export async function zoneRoutes(app: FastifyInstance, opts: ZoneRoutesOptions):
       async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
         const { zone } = zoneParams.parse(req.params);
         const z = zoneOf(zone);
-        return forward(req, reply, z, zonePath(req.params as Record<string, string>), view, dispatcher);
+        return forward(req, reply, z, zonePath(req.params as Record<string, string>), view, client.dispatcher());
       };
     scope.patch(
       '/v1/zones/:zone/instances',
@@ -107,12 +109,13 @@ interface ReplicaCluster {
   readonly cluster: unknown;
 }
 
-async function clusterOf(url: string, req: FastifyRequest, dispatcher: Dispatcher): Promise<ReplicaCluster> {
+/** One replica's `/v1/cluster`, read with the zone token (else, without one, the caller's credentials). */
+async function clusterOf(url: string, req: FastifyRequest, client: ZoneClient): Promise<ReplicaCluster> {
   try {
     const auth = req.headers.authorization;
     const res = await request(`${url}/v1/cluster`, {
-      dispatcher,
-      headers: auth ? { authorization: auth } : {},
+      dispatcher: client.dispatcher(),
+      headers: client.hasToken ? client.authHeaders() : auth ? { authorization: auth } : {},
       signal: AbortSignal.timeout(FEDERATION_REST_LIMITS.clusterProbeTimeoutMs),
     });
     const body = (await res.body.json()) as unknown;

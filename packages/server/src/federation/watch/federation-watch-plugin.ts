@@ -1,5 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
+import { OPEN_SOCKET_ACCESS, type SocketAccess } from '../../auth/auth-guard.js';
+import { authGuardOf } from '../../auth/auth-plugin.js';
 import { CairnError } from '../../errors.js';
 import { CLOSE_CODES, WATCH_PATH } from '../../protocol/protocol-version.js';
 import type { FederationPlugin } from '../federation-plugin.js';
@@ -14,7 +16,9 @@ import { attachFederationWatchStats, FederationWatchStats } from './watch-stats.
  * over the merged view, so the SDK and gateways watch a federation as they watch a zone. Revisions
  * are the view's own; instances carry `effectiveWeight` and `stale` besides the zone's fields; zone
  * states and weights also go out as `{type: 'zones', revision, zones}`. Needs @fastify/websocket
- * registered on the app.
+ * registered on the app. With auth on (the auth plugin at the root), the upgrade needs `read`
+ * somewhere (else an HTTP 401/403, before any WebSocket exists), and each subscription `read` on its
+ * services' namespaces (`all: true`: on `*`), refused with an `error` message.
  *
  * `createFederationWatchApi({ ... })` takes other limits (tests shorten the timers).
  */
@@ -49,10 +53,16 @@ export function createFederationWatchApi(overrides: Partial<FederationWatchLimit
     });
     app.addHook('onClose', async () => feed.close());
 
+    const guard = authGuardOf(app);
+    const accesses = new WeakMap<FastifyRequest, SocketAccess>();
+
     app.route({
       method: 'GET',
       url: WATCH_PATH,
+      config: { auth: 'self' },
       preValidation: async (req: FastifyRequest) => {
+        // Authenticated at the upgrade; each subscription is checked against its namespaces.
+        if (guard) accesses.set(req, await guard.socketAccess(req, 'watch'));
         if (!req.ws) return;
         if (sockets.size >= limits.watchConnectionsMax) {
           stats.refusedConnections++;
@@ -65,8 +75,10 @@ export function createFederationWatchApi(overrides: Partial<FederationWatchLimit
       handler: async (_req: FastifyRequest, _reply: FastifyReply): Promise<never> => {
         throw new CairnError('VALIDATION_FAILED', 'this endpoint speaks WebSocket: connect with an Upgrade request');
       },
-      wsHandler: (socket: WebSocket) => {
-        const c = new FederationWatchConnection(socket, ctx);
+      wsHandler: (socket: WebSocket, req: FastifyRequest) => {
+        const access = guard ? accesses.get(req) : OPEN_SOCKET_ACCESS;
+        if (!access) return socket.close(CLOSE_CODES.INTERNAL, 'not authenticated');
+        const c = new FederationWatchConnection(socket, ctx, access);
         sockets.add(c);
         stats.connections++;
         socket.once('close', () => {

@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
+import { OPEN_SOCKET_ACCESS, type SocketAccess } from '../../auth/auth-guard.js';
+import { ANY_NAMESPACE, allows } from '../../auth/roles.js';
 import { CairnError } from '../../errors.js';
 import { CLOSE_CODES, PROTOCOL_VERSION } from '../../protocol/protocol-version.js';
 import {
@@ -39,7 +41,8 @@ const PROGRESS_IDLE_FACTOR = 10;
  * subscriptions, and the pump that moves snapshots and the feed's batches onto the socket as fast
  * as the client reads and no faster; a subscription whose queue overflows is resynced from a fresh
  * snapshot once the socket has drained, and a socket that stays full too long is closed (4001).
- * Zone states and weights go out as `zones` messages after `subscribed` and on every change.
+ * Zone states and weights go out as `zones` messages after `subscribed` and on every change (to
+ * identities that may read every namespace, as `GET /v1/zones` needs).
  */
 export class FederationWatchConnection extends FrameSocket<WatchClientMessage> {
   private readonly subs = new Map<string, WatchSubscription>();
@@ -54,11 +57,15 @@ export class FederationWatchConnection extends FrameSocket<WatchClientMessage> {
   /** Zone states or weights changed since the last `zones` message. */
   private zonesPending = false;
   private readonly offZones: () => void;
+  /** Zone states span every namespace (as `GET /v1/zones`): sent only to identities that read `*`. */
+  private readonly seesZones: boolean;
   private readonly wake = (): void => this.scheduleFlush();
 
   constructor(
     socket: WebSocket,
     private readonly ctx: FederationWatchContext,
+    /** What the socket's identity may read (checked per subscription). */
+    private readonly access: SocketAccess = OPEN_SOCKET_ACCESS,
   ) {
     super(
       socket,
@@ -70,8 +77,9 @@ export class FederationWatchConnection extends FrameSocket<WatchClientMessage> {
       },
       watchClientMessageSchema,
     );
+    this.seesZones = access.identity === null || allows(access.identity.roles, 'read', ANY_NAMESPACE);
     this.offZones = ctx.feed.onZones(() => {
-      if (this.subs.size === 0) return;
+      if (this.subs.size === 0 || !this.seesZones) return;
       this.zonesPending = true;
       this.scheduleFlush();
     });
@@ -133,6 +141,9 @@ export class FederationWatchConnection extends FrameSocket<WatchClientMessage> {
   private subscribe(msg: WatchSubscribe): void {
     const { limits, feed, stats } = this.ctx;
     if (this.subs.has(msg.sub)) throw new CairnError('CONFLICT', `subscription '${msg.sub}' exists on this socket`);
+    // Everything (namespaces and zones included) needs read on every namespace; services, read on theirs.
+    if (msg.all) this.access.require('read', ANY_NAMESPACE);
+    else for (const ns of new Set((msg.services ?? []).map((s) => s.namespace))) this.access.require('read', ns);
     if (this.subs.size >= limits.subscriptionsPerConnectionMax) {
       throw new CairnError(
         'RATE_LIMITED',
@@ -284,6 +295,7 @@ export class FederationWatchConnection extends FrameSocket<WatchClientMessage> {
   private sendZones(): void {
     const { view, stats } = this.ctx;
     this.zonesPending = false;
+    if (!this.seesZones) return;
     stats.zonesMessages++;
     this.send({ type: 'zones', revision: view.revision, zones: view.zones() });
   }

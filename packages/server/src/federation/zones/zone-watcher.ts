@@ -1,4 +1,6 @@
+import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
+import { request } from 'undici';
 import { type RawData, WebSocket } from 'ws';
 import { ZodError } from 'zod';
 import { PROTOCOL_VERSION, WATCH_PATH } from '../../protocol/protocol-version.js';
@@ -18,6 +20,7 @@ import {
   type ZoneWeight,
 } from '../../protocol/wire-model.js';
 import { ReconnectBackoff } from './reconnect-backoff.js';
+import type { ZoneClient } from './zone-client.js';
 import type { ZoneFeed } from './zone-feed.js';
 
 /** Timings and bounds of one zone watcher. */
@@ -79,6 +82,8 @@ export interface ZoneWatcherOptions {
   readonly tuning?: Partial<ZoneWatcherTuning>;
   /** Called with the time from a data message's arrival to the view having applied it. */
   readonly observeLagMs?: (ms: number) => void;
+  /** The zone token and CA (auth-on and TLS zones); absent: no token, Node's trusted roots. */
+  readonly client?: ZoneClient;
   readonly random?: () => number;
 }
 
@@ -90,8 +95,14 @@ export interface ZoneWatcherStats {
   snapshots: number;
   resyncs: number;
   deltas: number;
+  /** Watches the zone refused for credentials: none or bad (401), or without `read` on `*` (403). */
+  refusedUnauthenticated: number;
+  refusedForbidden: number;
   lastError: string | null;
 }
+
+/** How much of a refused upgrade's answer is read for its code and message. */
+const REFUSAL_BODY_BYTES_MAX = 4096;
 
 interface PendingSnapshot {
   readonly revision: number;
@@ -140,6 +151,8 @@ export class ZoneWatcher {
     snapshots: 0,
     resyncs: 0,
     deltas: 0,
+    refusedUnauthenticated: 0,
+    refusedForbidden: 0,
     lastError: null,
   };
   private readonly tuning: ZoneWatcherTuning;
@@ -155,6 +168,8 @@ export class ZoneWatcher {
   private staleTimer: NodeJS.Timeout | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
   private closed = false;
+  /** The last credential refusal logged (logged again only when it changes or after a success). */
+  private loggedRefusal: string | null = null;
 
   constructor(private readonly opts: ZoneWatcherOptions) {
     if (opts.replicas.length === 0) throw new Error(`zone ${opts.zone} has no replicas`);
@@ -231,6 +246,7 @@ export class ZoneWatcher {
         handshakeTimeout: this.tuning.connectTimeoutMs,
         maxPayload: this.tuning.frameBytesMax,
         perMessageDeflate: false,
+        ...this.opts.client?.socketOptions(),
       });
     } catch (err) {
       this.fail(a, (err as Error).message);
@@ -260,19 +276,66 @@ export class ZoneWatcher {
     ws.on('pong', () => {
       a.lastFrameMs = performance.now();
     });
+    // The upgrade answered with something else than 101: say why (401/403 name the zone token).
+    ws.on('unexpected-response', (_req, res: IncomingMessage) => {
+      void readBounded(res, REFUSAL_BODY_BYTES_MAX).then((body) => this.upgradeRefused(a, res.statusCode ?? 0, body));
+    });
     ws.on('error', (err) => this.fail(a, err.message));
     ws.on('close', (code, reason) => this.fail(a, `socket closed (${code}${reason.length ? ` ${reason}` : ''})`));
   }
 
   private async probeReady(url: string): Promise<true | string> {
     try {
-      const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(this.tuning.connectTimeoutMs) });
-      await res.body?.cancel();
-      return res.ok ? true : `/readyz answered ${res.status}`;
+      const res = await request(`${url}/readyz`, {
+        ...(this.opts.client ? { dispatcher: this.opts.client.dispatcher() } : {}),
+        signal: AbortSignal.timeout(this.tuning.connectTimeoutMs),
+      });
+      await res.body.dump();
+      return res.statusCode >= 200 && res.statusCode < 300 ? true : `/readyz answered ${res.statusCode}`;
     } catch (err) {
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      return cause?.code ?? cause?.message ?? (err as Error).message;
+      const e = err as { code?: string; cause?: { code?: string; message?: string }; message?: string };
+      return e.code ?? e.cause?.code ?? e.cause?.message ?? String(e.message);
     }
+  }
+
+  /** The replica refused the upgrade (no WebSocket): a credential refusal is named for the operator. */
+  private upgradeRefused(a: Attempt, status: number, body: string): void {
+    if (a.done) return;
+    let detail = '';
+    try {
+      const json = JSON.parse(body) as { code?: unknown; message?: unknown };
+      if (typeof json.code === 'string') detail = ` ${json.code}`;
+      if (typeof json.message === 'string') detail += `: ${json.message.slice(0, 200)}`;
+    } catch {
+      // not cairn's JSON (a proxy's page?): the status says enough
+    }
+    if (status === 401 || status === 403) {
+      this.credentialsRefused(
+        a,
+        status === 401 ? 'UNAUTHENTICATED' : 'FORBIDDEN',
+        `the upgrade answered ${status}${detail}`,
+      );
+      return;
+    }
+    this.fail(a, `the upgrade answered ${status}${detail}`);
+  }
+
+  /** The zone does not accept this node's credentials for an `all: true` watch: counted, logged, failed. */
+  private credentialsRefused(a: Attempt, code: 'UNAUTHENTICATED' | 'FORBIDDEN', what: string): void {
+    const hint =
+      code === 'FORBIDDEN'
+        ? 'the --zone-token needs read on * in the zone'
+        : this.opts.client?.hasToken
+          ? 'the zone does not accept the --zone-token'
+          : 'the zone needs a token: give --zone-token (read on *)';
+    if (code === 'FORBIDDEN') this.stats.refusedForbidden++;
+    else this.stats.refusedUnauthenticated++;
+    const reason = `refused by the zone (${code}): ${hint}; ${what}`;
+    if (this.loggedRefusal !== reason) {
+      this.loggedRefusal = reason;
+      this.log.error({ replica: a.url, code }, `cannot watch the zone: ${hint}`);
+    }
+    this.fail(a, reason);
   }
 
   /** Periodic liveness checks of the open socket. */
@@ -402,6 +465,7 @@ export class ZoneWatcher {
 
   private becomeCurrent(a: Attempt): void {
     a.current = true;
+    this.loggedRefusal = null;
     a.lastReadyCheckMs = performance.now();
     this.lostSinceMs = null;
     this.failuresInRound = 0;
@@ -575,12 +639,37 @@ export class ZoneWatcher {
 
   private onError(a: Attempt, json: unknown): void {
     const m = errorMessageSchema.parse(json);
+    if ((m.code === 'FORBIDDEN' || m.code === 'UNAUTHENTICATED') && (m.sub === SUBSCRIPTION_ID || !a.subscribed)) {
+      this.credentialsRefused(a, m.code, `the subscription was refused: ${m.message}`);
+      return;
+    }
     if (m.sub === SUBSCRIPTION_ID || !a.subscribed) {
       this.fail(a, `refused: ${m.code} ${m.message}`);
       return;
     }
     this.log.warn({ replica: a.url, code: m.code, message: m.message }, 'error message from the replica');
   }
+}
+
+/** Up to `max` bytes of an answer's body, as text; whatever arrived when it ends or fails. */
+function readBounded(res: IncomingMessage, max: number): Promise<string> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = () => {
+      res.removeAllListeners('data');
+      resolve(Buffer.concat(chunks).toString('utf8'));
+    };
+    res.on('data', (chunk: Buffer) => {
+      if (size >= max) return;
+      chunks.push(chunk.subarray(0, max - size));
+      size += chunk.length;
+      if (size >= max) done();
+    });
+    res.once('end', done);
+    res.once('error', done);
+    res.once('close', done);
+  });
 }
 
 function rawText(data: RawData): string {
