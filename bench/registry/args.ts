@@ -36,7 +36,12 @@ const usage = `usage: npm run bench:registry -- [options]
   --duration S          measured seconds of each throughput measurement, default 8
   --failover-samples N  leader kills, default 3
   --tick-ms MS          Raft tick of the replicas (default: the server's default)
-  --cpu-prof DIR        run the replicas under node --cpu-prof, profiles in DIR`;
+  --cpu-prof DIR        run the replicas under node --cpu-prof, profiles in DIR
+                        (summarize with: node bench/dist/raft/profile-summary.js DIR [topN] [lastS])
+
+Without HTTP (one replica's registry and Raft node in-process; CPU per registration, heap and RSS per
+instance, longest event-loop stall while snapshotting and restoring):
+  node --expose-gc bench/dist/registry/in-process.js [--instances N] [--snapshot-entries N] [--root DIR]`;
 
 export function parseRegistryBenchArgs(argv: readonly string[]): RegistryBenchOptions {
   const { values } = parseArgs({

@@ -12,6 +12,17 @@ import { pollUntil } from '../raft/wait.js';
 const cliPath = fileURLToPath(new URL('../../../packages/server/dist/src/cli/main.js', import.meta.url));
 const replicaIds = ['n1', 'n2', 'n3'] as const;
 
+/**
+ * The load generator is one client address sending far more than a real client would, into a few
+ * big services: lift the per-client write rate and the size quotas (the defaults refuse the bench).
+ */
+const BENCH_LIMITS = {
+  CAIRN_WRITE_RATE_MAX: '0',
+  CAIRN_INSTANCES_PER_SERVICE_MAX: '10000000',
+  CAIRN_INSTANCES_PER_NAMESPACE_MAX: '100000000',
+  CAIRN_SERVICES_PER_NAMESPACE_MAX: '10000000',
+};
+
 export interface Replica {
   readonly id: string;
   readonly origin: string;
@@ -48,7 +59,7 @@ export class RegistryZone {
     const ports = await freePorts(replicaIds.length);
     const peers = replicaIds.map((id, i) => `${id}=127.0.0.1:${ports[i]}`).join(',');
     // The secret goes through the environment so that it does not show in ps.
-    const env = { ...process.env, CAIRN_CLUSTER_SECRET: randomBytes(24).toString('hex') };
+    const env = { ...process.env, CAIRN_CLUSTER_SECRET: randomBytes(24).toString('hex'), ...BENCH_LIMITS };
     this.#replicas = replicaIds.map((id, i) => {
       const dataDir = join(this.#rootDir!, id);
       mkdirSync(dataDir);

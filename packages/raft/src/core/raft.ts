@@ -207,6 +207,29 @@ export class RaftCore {
     this.hup(false);
   }
 
+  /**
+   * The driver saw its connection to `id` break (the process died, say). If `id` leads this follower,
+   * the leader lease ends now and the follower campaigns within a few ticks instead of a whole
+   * election timeout. Followers all learn of a dead leader at once, so they take turns by id (the
+   * first after one tick, the next a third of a timeout later...) rather than split the vote. If the
+   * leader is alive after all, nothing is disturbed: pre-vote asks first, and followers that still
+   * hear the leader ignore it; the next heartbeat restores the lease.
+   */
+  leaderUnreachable(id: NodeId): void {
+    if (this.role !== 'follower' || id === NONE || this.lead !== id) return;
+    this.electionElapsed = Math.max(this.electionElapsed, this.cfg.electionTicks);
+    const rank = Math.max(
+      0,
+      this.conf.voters
+        .filter((v) => v !== id)
+        .sort()
+        .indexOf(this.id),
+    );
+    const turnTicks = Math.max(1, Math.floor(this.cfg.electionTicks / 3));
+    // Replaces the randomized timeout (which could otherwise fire any tick now that the lease is over).
+    this.randomizedElectionTimeout = this.electionElapsed + Math.min(this.cfg.electionTicks, 1 + rank * turnTicks);
+  }
+
   propose(data: Uint8Array): ProposeResult {
     return this.proposeEntry('normal', data);
   }
@@ -268,14 +291,17 @@ export class RaftCore {
   /**
    * Records a snapshot the driver took of its state machine after applying through `index`, and drops
    * the log entries it covers. The driver persists the snapshot before deleting those entries.
+   * A driver that serializes while it keeps applying compacts at an earlier applied index: it then
+   * passes the configuration that was in force at `index` (status().conf when it captured the state).
    */
-  compact(index: number, data: Uint8Array): Snapshot {
-    invariant(index === this.applied, `compact at ${index} but applied is ${this.applied}`);
+  compact(index: number, data: Uint8Array, conf?: ConfState): Snapshot {
+    invariant(index <= this.applied, `compact at ${index} but applied is ${this.applied}`);
+    invariant(conf !== undefined || index === this.applied, `compact at ${index} < applied needs its configuration`);
     invariant(index <= this.log.stableIndex, 'compact past the durable log');
     invariant(index > this.log.snapshotIndex, `compact at ${index} is not past the snapshot ${this.log.snapshotIndex}`);
     // (Right after a snapshot from the leader is restored, there is nothing to compact until more is applied.)
     const term = this.log.term(index)!;
-    const snap: Snapshot = { meta: { index, term, conf: this.conf }, data };
+    const snap: Snapshot = { meta: { index, term, conf: conf ?? this.conf }, data };
     this.log.compactTo(index);
     this.snapshot = snap;
     return snap;

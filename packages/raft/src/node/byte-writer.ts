@@ -15,7 +15,8 @@ export class ByteWriter {
   }
 
   u8(value: number): void {
-    invariant(Number.isInteger(value) && value >= 0 && value <= 0xff, `u8 out of range: ${value}`);
+    // Checked before the message is built: this runs for every byte of every frame.
+    if (!(Number.isInteger(value) && value >= 0 && value <= 0xff)) invariant(false, `u8 out of range: ${value}`);
     this.reserve(1);
     this.bytes[this.length++] = value;
   }
@@ -26,7 +27,7 @@ export class ByteWriter {
 
   /** A non-negative safe integer as an unsigned LEB128 varint (at most 8 bytes). */
   varuint(value: number): void {
-    invariant(Number.isSafeInteger(value) && value >= 0, `varuint out of range: ${value}`);
+    if (!(Number.isSafeInteger(value) && value >= 0)) invariant(false, `varuint out of range: ${value}`);
     this.reserve(8);
     let rest = value;
     // Division rather than `>>>`: bit operators truncate to 32 bits and indexes may grow past that.

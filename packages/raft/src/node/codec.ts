@@ -68,9 +68,20 @@ export function encodeFrame(messages: readonly Message[]): Uint8Array {
  * frame with `frameFromBodies`, which lets it split a batch at a frame-size bound.
  */
 export function encodeMessageBody(message: Message): Uint8Array {
-  const w = new ByteWriter(64);
+  const w = new ByteWriter(bodyBytesHint(message));
   writeMessage(w, message);
   return w.finish();
+}
+
+/** Enough room for a message body at once, so that the writer never grows (and copies) while it encodes. */
+function bodyBytesHint(m: Message): number {
+  let bytes = 64 + 2 * (m.from.length + m.to.length);
+  if (m.type === 'append' || m.type === 'prop') {
+    for (const e of m.entries) bytes += e.data.byteLength + 24;
+  } else if (m.type === 'snapshot') {
+    bytes += m.chunk.byteLength + 64 + 32 * (m.meta.conf.voters.length + m.meta.conf.learners.length);
+  }
+  return bytes;
 }
 
 /** Joins message bodies from `encodeMessageBody` into one frame. */
@@ -340,6 +351,26 @@ export function encodeEntry(e: Entry): Uint8Array {
 
 export function decodeEntry(bytes: Uint8Array): Entry {
   return unrecord(bytes, 'entry', readEntry);
+}
+
+/** Contiguous entries stored as one record (one Ready's worth): one write instead of one per entry. */
+export function encodeEntryBlock(entries: readonly Entry[]): Uint8Array {
+  let bytes = 16;
+  for (const e of entries) bytes += e.data.byteLength + 24;
+  return record((w) => {
+    w.varuint(entries.length);
+    for (const e of entries) writeEntry(w, e);
+  }, bytes);
+}
+
+export function decodeEntryBlock(bytes: Uint8Array): Entry[] {
+  return unrecord(bytes, 'entry block', (r) => {
+    // Every entry takes at least 4 bytes (term, index, type, data length).
+    const n = r.count(4);
+    const entries: Entry[] = new Array(n);
+    for (let i = 0; i < n; i++) entries[i] = readEntry(r);
+    return entries;
+  });
 }
 
 export function encodeHardState(h: HardState): Uint8Array {

@@ -7,4 +7,5 @@ export type { ProposalOutcome } from './proposal-tracker.js';
 export { createRaftNode, RaftNode, type RaftNodeEvents, type RaftNodeStatus, type TimeoutOption } from './raft-node.js';
 export type { RaftNodeOptions } from './raft-node-options.js';
 export type { AppliedEntry, StateMachine } from './state-machine.js';
+export type { PersistEvent, StorageStats } from './storage-stats.js';
 export type { PeerLinkStatus, TransportStats } from './transport-stats.js';

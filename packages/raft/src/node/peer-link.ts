@@ -53,6 +53,8 @@ export interface PeerLinkOptions {
   readonly logger: Logger;
   /** A number in [0, 1), for jitter. */
   readonly random: () => number;
+  /** The open link broke (the peer's process died, or the network cut it). */
+  readonly onDown?: () => void;
 }
 
 export class PeerLink {
@@ -173,8 +175,10 @@ export class PeerLink {
       this.stopPing();
       this.dropQueue();
       if (this.closed) return;
-      if (wasOpen) this.log.info({ address: this.address, err: lastError || undefined }, 'raft peer link down');
-      else this.dialFailed(lastError, lastErrorCode);
+      if (wasOpen) {
+        this.log.info({ address: this.address, err: lastError || undefined }, 'raft peer link down');
+        this.opts.onDown?.();
+      } else this.dialFailed(lastError, lastErrorCode);
       this.scheduleReconnect();
     });
   }

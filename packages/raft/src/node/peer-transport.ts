@@ -38,6 +38,11 @@ export interface PeerTransportOptions {
   readonly onMessages: (from: NodeId, messages: Message[]) => void;
   /** A peer authenticated and told its address; the owner decides whether to record it. */
   readonly onPeerAddress?: (id: NodeId, address: string) => void;
+  /**
+   * A working connection with a peer broke: its link to us or ours to it closed (not replaced by a
+   * newer one). A peer process that dies is seen here at once, long before an election timeout.
+   */
+  readonly onPeerLost?: (id: NodeId) => void;
   /** Largest frame sent or accepted (ws maxPayload). Must exceed the largest Raft message. */
   readonly maxFrameBytes: number;
   /** Reconnect backoff cap; keep it below the election timeout. */
@@ -144,6 +149,7 @@ export class PeerTransport {
         counters: this.counters,
         logger: this.log,
         random: o.random ?? Math.random,
+        onDown: () => this.peerLost(id),
       }),
     );
   }
@@ -258,8 +264,19 @@ export class PeerTransport {
     ws.on('message', (data: RawData, isBinary: boolean) => this.onFrame(ws, peer, data, isBinary));
     ws.on('error', (err) => this.log.debug({ peer, err: err.message }, 'raft inbound peer socket error'));
     ws.on('close', () => {
-      if (this.inbound.get(peer) === ws) this.inbound.delete(peer);
+      if (this.inbound.get(peer) !== ws) return; // replaced by a newer link, or refused
+      this.inbound.delete(peer);
+      this.peerLost(peer);
     });
+  }
+
+  private peerLost(id: NodeId): void {
+    if (this.closed || !this.opts.onPeerLost) return;
+    try {
+      this.opts.onPeerLost(id);
+    } catch (err) {
+      this.log.error({ peer: id, err }, 'raft peer-lost handler threw');
+    }
   }
 
   private onFrame(ws: WebSocket, peer: NodeId, data: RawData, isBinary: boolean): void {

@@ -46,6 +46,7 @@ import {
 } from './raft-node-options.js';
 import { ReadTracker, type Waiting } from './read-tracker.js';
 import { unwrapSnapshot, wrapSnapshot } from './snapshot-envelope.js';
+import { type PersistEvent, StorageMeter, type StorageStats } from './storage-stats.js';
 import type { TransportStats } from './transport-stats.js';
 
 export interface RaftNodeEvents {
@@ -58,6 +59,8 @@ export interface RaftNodeEvents {
   removed: [];
   /** Storage or the state machine failed; the node has closed itself. */
   fatal: [err: Error];
+  /** A durable write finished (for fsync latency histograms). */
+  persisted: [event: PersistEvent];
 }
 
 export interface RaftNodeStatus extends RaftStatus {
@@ -68,6 +71,7 @@ export interface RaftNodeStatus extends RaftStatus {
   readonly pendingProposals: number;
   readonly pendingReads: number;
   readonly transport: TransportStats;
+  readonly storage: StorageStats;
 }
 
 export interface TimeoutOption {
@@ -96,6 +100,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   private readonly store: LogStore;
   private readonly transport: PeerTransport;
   private readonly proposals = new ProposalTracker();
+  private readonly storageMeter = new StorageMeter();
   private readonly reads: ReadTracker;
   private readonly transfers: { to: NodeId; waiter: ReturnType<typeof deferred<void>> }[] = [];
   /** member id -> "host:port", as of the applied index. */
@@ -113,6 +118,8 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   private membersDirty = false;
   /** A removal of this node was applied; 'removed' is emitted once the Ready is settled. */
   private removedSelf = false;
+  /** The state machine's snapshot being serialized while the loop keeps applying. */
+  private snapshotting: PendingSnapshot | null = null;
   private closed = false;
   private closing: Promise<void> | null = null;
 
@@ -184,6 +191,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       isMember: (id) => this.isMember(id),
       onMessages: (_from, messages) => this.onMessages(messages),
       onPeerAddress: (id, address) => this.onPeerAddress(id, address),
+      onPeerLost: (id) => this.onPeerLost(id),
       maxFrameBytes: opts.maxFrameBytes,
       maxQueuedMessages: opts.maxQueuedMessagesPerPeer,
       // Below the election timeout, so a restarted peer is redialed before it would campaign.
@@ -314,6 +322,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       pendingProposals: this.proposals.size,
       pendingReads: this.reads.size,
       transport: this.transport.stats(),
+      storage: this.storageMeter.stats(),
     };
   }
 
@@ -380,6 +389,13 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       this.log.info({ peer: id, address }, 'learned a raft peer address from its handshake');
       this.transport.setPeer(id, address);
     }
+  }
+
+  /** A broken connection to the leader: campaign soon rather than after a whole election timeout. */
+  private onPeerLost(id: NodeId): void {
+    if (this.closed || id !== this.leader || this.role !== 'follower') return;
+    this.log.info({ leader: id }, 'lost the connection to the leader; campaigning early unless it is heard again');
+    this.guard(() => this.core.leaderUnreachable(id));
   }
 
   private isMember(id: NodeId): boolean {
@@ -480,7 +496,14 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
 
   private async drain(): Promise<void> {
     try {
-      while (!this.closed && this.core.hasReady()) {
+      while (!this.closed) {
+        // Between Readies, so the store never writes a snapshot and a Ready at once.
+        if (this.snapshotting?.data) {
+          await this.finishSnapshot(this.snapshotting);
+          // Entries applied while it serialized may call for the next one already.
+          if (!this.closed) this.maybeSnapshot();
+        }
+        if (this.closed || !this.core.hasReady()) break;
         const rd = this.core.ready();
         this.readyInFlight = true;
         const carriedOut = await this.carryOut(rd);
@@ -496,9 +519,11 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
         this.settle(rd);
         if (this.membersDirty) {
           this.membersDirty = false;
+          const startedMs = performance.now();
           await this.store.saveMembers(this.members);
+          this.persisted('members', startedMs, true, 0);
         }
-        await this.maybeSnapshot();
+        this.maybeSnapshot();
       }
     } catch (err) {
       this.readyInFlight = false;
@@ -511,7 +536,9 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     this.learnAddresses(rd.entries);
     this.transport.send(rd.messages);
     if (rd.hardState !== null || rd.entries.length > 0 || rd.snapshot !== null) {
-      await this.store.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot });
+      const startedMs = performance.now();
+      const synced = await this.store.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot });
+      this.persisted('ready', startedMs, synced, rd.entries.length);
     }
     if (this.closed) return false;
     this.transport.send(rd.persistedMessages);
@@ -614,20 +641,60 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
    * Snapshots the state machine and compacts the log every `snapshotEntries` applied entries, and
    * once as soon as anything is applied: then a member that joins always starts from a snapshot, and
    * learns every member's address from it (the bootstrap conf entries carry no addresses).
+   *
+   * The state machine captures its state now and may serialize it later: the loop keeps applying
+   * meanwhile, and compacts at the captured index once the data is there (`finishSnapshot`).
    */
-  private async maybeSnapshot(): Promise<void> {
+  private maybeSnapshot(): void {
     const index = this.applied;
-    if (index <= this.snapshotIndex) return;
+    if (this.snapshotting !== null || index <= this.snapshotIndex) return;
     if (this.snapshotIndex > 0 && index - this.snapshotIndex < this.opts.snapshotEntries) return;
-    const members = new Map(this.members);
-    const data = await this.opts.stateMachine.snapshot();
-    if (this.closed) return;
-    // A snapshot from the leader may have been received while the state machine serialized.
-    if ((this.core.latestSnapshot()?.meta.index ?? 0) >= index) return;
-    const snapshot = this.core.compact(index, wrapSnapshot(members, data));
-    await this.store.compact(snapshot);
-    this.snapshotIndex = index;
-    this.log.info({ index, bytes: snapshot.data.byteLength }, 'raft snapshot taken; log compacted');
+    const pending: PendingSnapshot = {
+      index,
+      conf: this.conf,
+      members: new Map(this.members),
+      startedMs: performance.now(),
+      data: null,
+    };
+    this.snapshotting = pending;
+    const data = this.opts.stateMachine.snapshot();
+    if (data instanceof Uint8Array) {
+      pending.data = data;
+      return;
+    }
+    data.then(
+      (bytes) => {
+        pending.data = bytes;
+        this.schedulePump();
+      },
+      (err: unknown) => this.fatal(err),
+    );
+  }
+
+  private async finishSnapshot(pending: PendingSnapshot): Promise<void> {
+    const { index, data } = pending;
+    invariant(data !== null, 'finishing a snapshot before its data');
+    try {
+      // A snapshot from the leader may have been installed while the state machine serialized.
+      if ((this.core.latestSnapshot()?.meta.index ?? 0) >= index) return;
+      const snapshot = this.core.compact(index, wrapSnapshot(pending.members, data), pending.conf);
+      const startedMs = performance.now();
+      await this.store.compact(snapshot);
+      this.persisted('snapshot', startedMs, true, 0);
+      this.snapshotIndex = Math.max(this.snapshotIndex, index);
+      this.log.info(
+        { index, bytes: snapshot.data.byteLength, ms: Math.round(performance.now() - pending.startedMs) },
+        'raft snapshot taken; log compacted',
+      );
+    } finally {
+      if (this.snapshotting === pending) this.snapshotting = null;
+    }
+  }
+
+  private persisted(kind: PersistEvent['kind'], startedMs: number, synced: boolean, entries: number): void {
+    const event: PersistEvent = { kind, ms: performance.now() - startedMs, synced, entries };
+    this.storageMeter.record(event);
+    if (this.listenerCount('persisted') > 0) this.emit('persisted', event);
   }
 
   private onSoftState(role: Role, leader: NodeId): void {
@@ -689,6 +756,17 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     })();
     return this.closing;
   }
+}
+
+/** A snapshot of the state machine at `index`, with what the node must store beside it. */
+interface PendingSnapshot {
+  readonly index: number;
+  /** The configuration and address book as of `index`. */
+  readonly conf: ConfState;
+  readonly members: ReadonlyMap<NodeId, string>;
+  readonly startedMs: number;
+  /** The state machine's bytes, once serialized. */
+  data: Uint8Array | null;
 }
 
 function sameIds(a: readonly string[], b: readonly string[]): boolean {

@@ -8,11 +8,16 @@ export interface StateMachine {
    */
   apply(entry: AppliedEntry): unknown;
   /**
-   * Serializes the state as of the last applied entry. The node applies nothing while this runs, so
-   * an async implementation may take its time, but it must not observe later changes.
+   * Serializes the state as of the last applied entry. The state must be captured before this
+   * returns: the node goes on applying while a returned promise is pending (so serializing does not
+   * hold up writes), and the bytes must not show those later changes (copy-on-write, say, or an
+   * immutable view). At most one snapshot is in progress at a time.
    */
   snapshot(): Uint8Array | Promise<Uint8Array>;
-  /** Replaces the whole state by a snapshot taken at `index` (by this node or by the leader). */
+  /**
+   * Replaces the whole state by a snapshot taken at `index` (by this node or by the leader). The node
+   * applies nothing until the returned promise settles; a long restore may decode in slices.
+   */
   restore(data: Uint8Array, index: number): void | Promise<void>;
 }
 

@@ -34,6 +34,42 @@ describe('elections', () => {
     assert.equal(leaders.length, 1);
   });
 
+  it('followers that see their link to a dead leader break elect a new one within a third of a timeout', () => {
+    const c = new Cluster(['a', 'b', 'c']);
+    c.elect('a');
+    c.crash('a');
+    // The transport saw both connections to a drop; an election timeout is 10 to 19 ticks.
+    c.core('b').leaderUnreachable('a');
+    c.core('c').leaderUnreachable('a');
+    let ticks = 0;
+    while (c.leader() === undefined && ticks < 10) {
+      c.tickAll(1);
+      ticks++;
+    }
+    assert.ok(['b', 'c'].includes(c.leader() ?? ''), 'b or c leads');
+    assert.ok(ticks <= 3, `elected after ${ticks} ticks`);
+    assert.equal(c.core(c.leader()!).status().term, 2);
+  });
+
+  it('a false alarm about the leader deposes nobody: the follower that still hears it ignores the campaign', () => {
+    const c = new Cluster(['a', 'b', 'c']);
+    c.elect('a');
+    c.cutLink('a', 'b');
+    c.core('b').leaderUnreachable('a');
+    for (let i = 0; i < 4; i++) {
+      c.tick('b');
+      c.tick('a');
+      c.settle();
+    }
+    assert.equal(c.core('a').status().role, 'leader');
+    assert.equal(c.core('a').status().term, 1, 'pre-vote kept the term');
+    assert.equal(c.core('c').status().leader, 'a');
+    c.heal();
+    c.tick('a');
+    c.settle();
+    assert.equal(c.core('b').status().leader, 'a', 'b follows a again once it hears it');
+  });
+
   it('denies its vote to a candidate whose log is behind', () => {
     const c = new Cluster(['a', 'b', 'c']);
     c.elect('a');

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { RaftError } from '../../src/core/errors.js';
 import type { Entry, Snapshot } from '../../src/core/types.js';
+import { encodeEntry } from '../../src/node/codec.js';
 import { LogStore } from '../../src/node/log-store.js';
 
 function entry(index: number, term: number, text = `e${index}t${term}`): Entry {
@@ -69,8 +70,11 @@ describe('LogStore', () => {
         ['b', '127.0.0.1:2'],
       ]),
     );
-    // A commit-only change is written without fsync, but written all the same.
-    await store.save({ hardState: { term: 3, vote: 'a', commit: 7 }, entries: [], snapshot: null });
+    // A commit-only change is not synced (held back until the next write, here the close), but kept.
+    assert.equal(
+      await store.save({ hardState: { term: 3, vote: 'a', commit: 7 }, entries: [], snapshot: null }),
+      false,
+    );
     await store.close();
 
     const reopened = await reopen(dir);
@@ -106,8 +110,12 @@ describe('LogStore', () => {
     store = reopened.store;
     try {
       assert.deepStrictEqual(reopened.state.entries, [...entries(1, 3, 1), ...entries(4, 6, 2)]);
-      // Appending after the truncated log works and leaves it contiguous.
-      await store.save({ hardState: null, entries: entries(7, 7, 2), snapshot: null });
+      // Appending after the truncated log works and leaves it contiguous; a commit held back goes with it.
+      assert.equal(
+        await store.save({ hardState: { term: 2, vote: 'b', commit: 5 }, entries: [], snapshot: null }),
+        false,
+      );
+      assert.equal(await store.save({ hardState: null, entries: entries(7, 7, 2), snapshot: null }), true);
       await store.close();
       const again = await reopen(dir);
       store = again.store;
@@ -115,6 +123,7 @@ describe('LogStore', () => {
         again.state.entries.map((e) => e.index),
         [1, 2, 3, 4, 5, 6, 7],
       );
+      assert.deepStrictEqual(again.state.hardState, { term: 2, vote: 'b', commit: 5 });
     } finally {
       await store.close();
     }
@@ -197,6 +206,56 @@ describe('LogStore', () => {
     // Once closed, the directory opens again.
     const again = await LogStore.open(dir);
     await again.close();
+  });
+
+  it('reads a log written one record per entry (the layout before blocks), and carries on in blocks', async () => {
+    const dir = join(root, 'one-entry-records');
+    const { ClassicLevel } = await import('classic-level');
+    const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' });
+    for (const e of entries(1, 3, 1)) {
+      const key = new Uint8Array(9);
+      key[0] = 0x10;
+      new DataView(key.buffer).setUint32(5, e.index);
+      await db.put(key, encodeEntry(e));
+    }
+    await db.close();
+    let { store, state } = await reopen(dir);
+    try {
+      assert.deepStrictEqual(state.entries, entries(1, 3, 1));
+      await store.save({ hardState: { term: 1, vote: 'a', commit: 3 }, entries: entries(4, 6, 1), snapshot: null });
+      // A new leader overwrites from 3: the old record of 3 and the block 4..6 both go.
+      await store.save({ hardState: { term: 2, vote: 'b', commit: 3 }, entries: entries(3, 4, 2), snapshot: null });
+      await store.close();
+      ({ store, state } = await reopen(dir));
+      assert.deepStrictEqual(state.entries, [...entries(1, 2, 1), ...entries(3, 4, 2)]);
+      await store.compact(snapshot(3, 2, 10));
+      await store.close();
+      ({ store, state } = await reopen(dir));
+      assert.deepStrictEqual(state.entries, entries(4, 4, 2));
+      assert.deepStrictEqual(store.bounds(), { firstIndex: 4, lastIndex: 4, snapshotIndex: 3 });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('keeps the entries of a block that straddles the snapshot, and cuts a block short on a conflict', async () => {
+    const dir = join(root, 'blocks');
+    let { store, state } = await reopen(dir);
+    try {
+      await store.save({ hardState: { term: 1, vote: 'a', commit: 8 }, entries: entries(1, 8, 1), snapshot: null });
+      await store.compact(snapshot(5, 1, 10));
+      await store.save({ hardState: { term: 2, vote: 'b', commit: 5 }, entries: entries(7, 9, 2), snapshot: null });
+      await store.close();
+      ({ store, state } = await reopen(dir));
+      assert.deepStrictEqual(state.entries, [...entries(6, 6, 1), ...entries(7, 9, 2)]);
+      await store.compact(snapshot(8, 2, 10));
+      await store.save({ hardState: null, entries: entries(10, 10, 2), snapshot: null });
+      await store.close();
+      ({ store, state } = await reopen(dir));
+      assert.deepStrictEqual(state.entries, entries(9, 10, 2));
+    } finally {
+      await store.close();
+    }
   });
 
   it('reports a corrupt record as STORAGE instead of loading junk', async () => {

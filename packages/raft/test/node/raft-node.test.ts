@@ -56,6 +56,8 @@ describe('RaftNode', { timeout: 60_000 }, () => {
       assert.ok(read >= Math.max(...outcomes.map((o) => o.index)), 'the read index covers acknowledged writes');
       const status = follower.status();
       assert.ok(status.transport.framesReceived > 0 && status.transport.framesSent > 0);
+      assert.ok(status.storage.syncedWrites > 0 && status.storage.entriesWritten >= 40, 'durable writes are counted');
+      assert.ok(status.storage.syncMsMax >= status.storage.lastSyncMs && status.storage.syncMsTotal > 0);
       assert.deepStrictEqual(status.conf.voters, ['n1', 'n2', 'n3']);
     },
   );
@@ -290,6 +292,72 @@ describe('RaftNode', { timeout: 60_000 }, () => {
       await assert.rejects(node.readIndex(), { code: 'CLOSED' });
     },
   );
+
+  it('keeps applying while the state machine serializes a snapshot, then compacts at the captured index', async () => {
+    const { dir, cleanup } = await tempDir('raft-snapshot-async');
+    /** Captures its state when asked, hands the bytes over only when the test opens the gate. */
+    class GatedMachine extends KvMachine {
+      captured: number[] = [];
+      gate: (() => void) | null = null;
+      override snapshot(): Uint8Array {
+        throw new Error('unused');
+      }
+      serialize(): Promise<Uint8Array> {
+        const bytes = super.snapshot();
+        this.captured.push(this.lastApplied);
+        return new Promise((resolve) => {
+          this.gate = () => resolve(bytes);
+        });
+      }
+    }
+    const options = (machine: GatedMachine) => ({
+      id: 'n1',
+      peers: { n1: '127.0.0.1:1' },
+      dataDir: dir,
+      clusterSecret: SECRET,
+      stateMachine: {
+        ...machine,
+        apply: machine.apply.bind(machine),
+        restore: machine.restore.bind(machine),
+        snapshot: () => machine.serialize(),
+      },
+      snapshotEntries: 5,
+      tickMs: 10,
+      logger: captureLogger('silent').logger,
+    });
+    let machine = new GatedMachine();
+    let node = await createRaftNode(options(machine));
+    try {
+      await waitFor('leadership', () => node.isLeader);
+      const persisted: string[] = [];
+      node.on('persisted', (e) => persisted.push(`${e.kind}:${e.synced}`));
+      await node.propose(command('k0', 'v0'));
+      assert.ok(persisted.includes('ready:true'), 'the proposal was persisted with an fsync, and said so');
+      await waitFor('a snapshot to start', () => machine.captured.length === 1);
+      const at = machine.captured[0]!;
+      for (let i = 1; i <= 20; i++) await node.propose(command(`k${i}`, `v${i}`));
+      assert.equal(machine.data.size, 21, 'entries applied while the snapshot was pending');
+      assert.equal(node.status().snapshotIndex, 0, 'nothing compacted before the bytes arrived');
+      machine.gate?.();
+      await waitFor('compaction at the captured index', () => node.status().snapshotIndex === at);
+      assert.ok(node.appliedIndex > at);
+      await waitFor('the next snapshot to start', () => machine.captured.length === 2);
+      const second = machine.captured[1]!;
+      machine.gate?.();
+      await waitFor('the second compaction', () => node.status().snapshotIndex === second);
+      await node.close();
+
+      machine = new GatedMachine();
+      node = await createRaftNode(options(machine));
+      await waitFor('replay after the restart', () => machine.data.size === 21);
+      assert.deepEqual(machine.restores, [second], 'restored from the second snapshot, then replayed the rest');
+      assert.equal(machine.data.get('k20'), 'v20');
+    } finally {
+      machine.gate?.();
+      await node.close();
+      await cleanup();
+    }
+  });
 
   it('validates its options', async () => {
     const { dir, cleanup } = await tempDir('raft-options');

@@ -137,6 +137,11 @@ export interface Namespace {
   readonly description: string;
 }
 
+/** Just the key fields of an instance (or of anything that carries them). */
+export function instanceKeyOf(k: InstanceKey): InstanceKey {
+  return { namespace: k.namespace, group: k.group, service: k.service, cluster: k.cluster, ip: k.ip, port: k.port };
+}
+
 export function serviceKeyOf(k: ServiceKey): string {
   return `${k.namespace}/${k.group}/${k.service}`;
 }

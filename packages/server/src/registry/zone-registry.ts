@@ -5,8 +5,9 @@ import { CairnError } from '../errors.js';
 import { PLAINTEXT_DIALER, type ReplicaDialer } from '../tls/replica-dialer.js';
 import { type Command, decodeCommand, encodeCommand } from './commands.js';
 import { LeaseTable } from './lease-table.js';
-import { type Instance, leaseIdOf } from './model.js';
+import { type Instance, instanceKeyOf, leaseIdOf } from './model.js';
 import { type ApplyResult, type Change, RegistryState } from './registry-state.js';
+import { RenewalBuffer, renewalBatches } from './renewal-buffer.js';
 import { WatchHub } from './watch-hub.js';
 
 /** A command as a caller builds it; the registry stamps the time. */
@@ -39,6 +40,10 @@ export interface ZoneRegistryOptions {
 }
 
 export const RENEWAL_PATH = '/internal/v1/renewals';
+/** Renewals a follower holds while it cannot forward them (no leader known), before it drops the oldest. */
+const RENEWALS_PENDING_MAX = 2_000_000;
+/** JSON bytes per forwarded batch: well inside the leader's default 1 MiB body limit. */
+const RENEWAL_BATCH_BYTES_MAX = 512 * 1024;
 export const CLUSTER_AUTH_HEADER = 'x-cairn-cluster-secret';
 
 /** A batch of renewals a follower forwards to the leader. */
@@ -62,8 +67,8 @@ export class ZoneRegistry {
   private readonly opts: ZoneRegistryOptions;
   private leaseTimer: NodeJS.Timeout | null = null;
   private forwardTimer: NodeJS.Timeout | null = null;
-  private pendingInstanceRenewals = new Set<string>();
-  private pendingSessionRenewals = new Set<string>();
+  private readonly pendingInstanceRenewals = new RenewalBuffer(RENEWALS_PENDING_MAX);
+  private readonly pendingSessionRenewals = new RenewalBuffer(RENEWALS_PENDING_MAX);
   private leading = false;
   private scanning = false;
   private readonly changeListeners = new Set<(revision: number, changes: readonly Change[]) => void>();
@@ -96,7 +101,7 @@ export class ZoneRegistry {
       snapshotEntries: opts.snapshotEntries ?? 20_000,
       stateMachine: {
         apply: (entry) => reg.applyEntry(entry.index, entry.data),
-        snapshot: () => reg.state.snapshot(),
+        snapshot: () => reg.state.encodeSnapshot(),
         restore: (data, index) => reg.restore(data, index),
       },
     };
@@ -192,8 +197,8 @@ export class ZoneRegistry {
       for (const id of instanceIds) if (!this.leases.renewInstance(id, now)) unknownInstances.push(id);
       for (const id of sessionIds) this.leases.renewSession(id, now);
     } else {
-      for (const id of instanceIds) this.pendingInstanceRenewals.add(id);
-      for (const id of sessionIds) this.pendingSessionRenewals.add(id);
+      this.pendingInstanceRenewals.add(instanceIds);
+      this.pendingSessionRenewals.add(sessionIds);
     }
     return { unknownInstances };
   }
@@ -208,34 +213,33 @@ export class ZoneRegistry {
     const leader = this.raftNode.leaderId;
     const address = leader ? this.raftNode.status().members[leader] : undefined;
     if (this.raftNode.isLeader) {
-      this.renew([...this.pendingInstanceRenewals], [...this.pendingSessionRenewals]);
-      this.pendingInstanceRenewals.clear();
-      this.pendingSessionRenewals.clear();
+      this.renew(this.pendingInstanceRenewals.take(), this.pendingSessionRenewals.take());
       return;
     }
     if (!address) return; // keep them until a leader is known; the new leader grants full leases anyway
-    const batch: RenewalBatch = {
-      instances: [...this.pendingInstanceRenewals],
-      sessions: [...this.pendingSessionRenewals],
-    };
-    this.pendingInstanceRenewals.clear();
-    this.pendingSessionRenewals.clear();
-    try {
-      const dialer = this.opts.dialer ?? PLAINTEXT_DIALER;
-      const dispatcher = dialer.dispatcher();
-      const res = await request(dialer.url(address, this.opts.renewalPath ?? RENEWAL_PATH), {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', [CLUSTER_AUTH_HEADER]: this.opts.clusterSecret },
-        body: JSON.stringify(batch),
-        headersTimeout: 2000,
-        bodyTimeout: 2000,
-        ...(dispatcher ? { dispatcher } : {}),
-      });
-      await res.body.dump();
-      if (res.statusCode !== 200) throw new Error(`the leader answered ${res.statusCode}`);
-      this.counters.renewalsForwarded += batch.instances.length + batch.sessions.length;
-    } catch (err) {
-      this.log.debug({ err, leader }, 'forwarding renewals failed; the next batch retries');
+    const batches = renewalBatches(
+      this.pendingInstanceRenewals.take(),
+      this.pendingSessionRenewals.take(),
+      RENEWAL_BATCH_BYTES_MAX,
+    );
+    const dialer = this.opts.dialer ?? PLAINTEXT_DIALER;
+    const dispatcher = dialer.dispatcher();
+    for (const batch of batches) {
+      try {
+        const res = await request(dialer.url(address, this.opts.renewalPath ?? RENEWAL_PATH), {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', [CLUSTER_AUTH_HEADER]: this.opts.clusterSecret },
+          body: JSON.stringify(batch),
+          headersTimeout: 2000,
+          bodyTimeout: 2000,
+          ...(dispatcher ? { dispatcher } : {}),
+        });
+        await res.body.dump();
+        if (res.statusCode !== 200) throw new Error(`the leader answered ${res.statusCode}`);
+        this.counters.renewalsForwarded += batch.instances.length + batch.sessions.length;
+      } catch (err) {
+        this.log.debug({ err, leader }, 'forwarding renewals failed; the next batch retries');
+      }
     }
   }
 
@@ -268,13 +272,14 @@ export class ZoneRegistry {
     this.scanning = true;
     try {
       const t = this.leases.scan(performance.now());
+      // Keys only: the log need not carry each instance's metadata again.
       const changes = [
-        ...t.unhealthy.map((i) => ({ key: i, healthy: false })),
-        ...t.healthyAgain.map((i) => ({ key: i, healthy: true })),
+        ...t.unhealthy.map((i) => ({ key: instanceKeyOf(i), healthy: false })),
+        ...t.healthyAgain.map((i) => ({ key: instanceKeyOf(i), healthy: true })),
       ];
       const work: Promise<unknown>[] = [];
       if (changes.length > 0) work.push(this.execute({ op: 'health', changes }));
-      if (t.expired.length > 0) work.push(this.execute({ op: 'expire', keys: t.expired }));
+      if (t.expired.length > 0) work.push(this.execute({ op: 'expire', keys: t.expired.map(instanceKeyOf) }));
       if (t.expiredSessions.length > 0) work.push(this.execute({ op: 'session.close', sessionIds: t.expiredSessions }));
       this.counters.transitions += changes.length + t.expired.length + t.expiredSessions.length;
       const results = await Promise.allSettled(work);
@@ -317,10 +322,11 @@ export class ZoneRegistry {
     }
   }
 
-  private restore(data: Uint8Array, index: number): void {
+  private async restore(data: Uint8Array, index: number): Promise<void> {
     // The snapshot's own revision is that of its last registry command; entries after it that were
-    // not registry commands (no-ops, configuration) still count toward the index.
-    const restored = RegistryState.restore(data);
+    // not registry commands (no-ops, configuration) still count toward the index. Decoded in slices,
+    // so that a large snapshot does not stall heartbeats (and reads of the state it replaces).
+    const restored = await RegistryState.restoreInSlices(data);
     restored.revision = index;
     this.current = restored;
     this.hub.reset(index);
