@@ -7,8 +7,14 @@ export const ERROR_CODES = {
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
   NOT_FOUND: 404,
+  /** The client did not send its request (headers, or the whole request) in time. */
+  REQUEST_TIMEOUT: 408,
   CONFLICT: 409,
+  /** A configured bound on the registry's size (instances, services, namespaces, metadata) would be passed. */
+  LIMIT_EXCEEDED: 409,
   PAYLOAD_TOO_LARGE: 413,
+  /** The request's headers are larger than the server reads. */
+  HEADERS_TOO_LARGE: 431,
   RATE_LIMITED: 429,
   INTERNAL: 500,
   NO_LEADER: 503,

@@ -1,6 +1,7 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ZodError } from 'zod';
 import { CairnError } from '../errors.js';
+import { closeAfterAnswer } from './limits/upgrade-guard.js';
 
 /**
  * The one place errors become HTTP answers: a CairnError keeps its code and status; a zod error is
@@ -38,4 +39,19 @@ export function installErrorHandler(app: FastifyInstance): void {
     const e = new CairnError('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`);
     void reply.status(404).send(e.toJSON());
   });
+}
+
+/**
+ * fastify's `frameworkErrors` option: the router's own refusals (a URL that does not decode, a path
+ * parameter over maxParamLength) are answered before any plugin's error handler; in cairn's format too.
+ */
+export function frameworkErrorHandler(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
+  closeAfterAnswer(req, reply);
+  const e =
+    err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? new CairnError('VALIDATION_FAILED', 'a path segment is longer than this server reads (512 characters)')
+      : err.code === 'FST_ERR_BAD_URL'
+        ? new CairnError('VALIDATION_FAILED', 'the URL is not valid (bad percent-encoding)')
+        : toHttpError(err);
+  void reply.status(e.httpStatus).send(e.toJSON());
 }

@@ -103,7 +103,10 @@ export const SERVER_FLAGS = {
   peers: { type: 'string', help: 'the zone replicas, id=host:port,... (omit for a single-node registry)' },
   'data-dir': { type: 'string', help: 'where the Raft log and snapshots live (default ./data/<zone>-<node-id>)' },
   'cluster-secret': { type: 'string', help: 'shared secret that authenticates replicas to each other (16+ chars)' },
-  join: { type: 'boolean', help: 'start empty and wait to be added to an existing zone (POST /v1/cluster/members on the leader)' },
+  join: {
+    type: 'boolean',
+    help: 'start empty and wait to be added to an existing zone (POST /v1/cluster/members on the leader)',
+  },
   'log-level': { type: 'string', help: 'fatal|error|warn|info|debug|trace|silent (default info)' },
   'tick-ms': { type: 'string', help: 'Raft tick in ms (default 100; elections after 10-20 ticks)' },
   'election-ticks': { type: 'string', help: 'ticks without a leader before an election (default 10)' },

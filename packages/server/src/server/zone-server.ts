@@ -1,10 +1,10 @@
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import pino, { type Logger } from 'pino';
-import { frameworkErrorHandler, installErrorHandler } from '../api/error-handler.js';
+import { installErrorHandler } from '../api/error-handler.js';
 import { healthRoutes } from '../api/health-routes.js';
 import { internalRoutes } from '../api/internal-routes.js';
-import { applyConnectionLimits, clientErrorHandler, fastifyTimeoutOptions } from '../api/limits/connection-limits.js';
+import { applyConnectionLimits, edgeServerOptions } from '../api/limits/connection-limits.js';
 import { serverLimitsOf } from '../api/limits/server-limits.js';
 import { createUpgradeGuardPlugin } from '../api/limits/upgrade-guard.js';
 import { createWriteGuardPlugin } from '../api/limits/write-guard.js';
@@ -89,9 +89,8 @@ export async function startZoneServer(
     // Per-request log lines would dominate the hot path; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimitBytes,
-    ...fastifyTimeoutOptions(limits),
-    clientErrorHandler,
-    frameworkErrors: frameworkErrorHandler,
+    // Timeouts against slow clients; refusals made before any route runs, in cairn's format.
+    ...edgeServerOptions(limits),
     routerOptions: { maxParamLength: 512 },
     ...(tls ? { https: tls.serverOptions() } : {}),
   });

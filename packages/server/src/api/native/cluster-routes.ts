@@ -84,15 +84,21 @@ const promoteMember = defineRoute({
   url: '/v1/cluster/members/:id/promote',
   operationId: 'promoteMember',
   summary: 'Make a caught-up learner a voter',
-  description: 'CONFLICT while the learner is still catching up.',
+  description: 'CONFLICT while the learner is still catching up; NOT_FOUND for an id that is not a learner.',
   tag: TAG,
   params: memberParams,
   response: revisionAnswer,
-  errors: [...WRITE_ERRORS, 'CONFLICT'],
+  errors: [...WRITE_ERRORS, 'CONFLICT', 'NOT_FOUND'],
   access: ADMIN,
   namespaces: () => [ALL_NAMESPACES],
   async handler({ params }, { registry }) {
     requireLeader(registry);
+    // Raft would take an unknown id as a new voter without an address, and the zone would lose its quorum.
+    const { conf } = registry.raft.status();
+    if (conf.voters.includes(params.id)) throw new CairnError('CONFLICT', `${params.id} is already a voter`);
+    if (!conf.learners.includes(params.id)) {
+      throw new CairnError('NOT_FOUND', `no learner ${params.id}: add it first (POST /v1/cluster/members)`);
+    }
     const out = await registry.membership(() => registry.raft.promoteMember(params.id));
     return { revision: out.index };
   },

@@ -49,7 +49,7 @@ const register = defineRoute({
   access: WRITE,
   bodyLimitBytes: NATIVE_LIMITS.writeBodyBytesMax,
   namespaces: ({ body }) => [body.namespace],
-  async handler({ body }, { registry, config }) {
+  async handler({ body }, { registry, config, quota }) {
     const lease: Lease | null =
       body.sessionId !== undefined
         ? { kind: 'session', sessionId: body.sessionId }
@@ -68,6 +68,7 @@ const register = defineRoute({
       lease,
       check: body.check,
     };
+    quota.admit({ op: 'register', instance });
     const { revision, result } = await registry.execute({ op: 'register', instance });
     if (!result.instance) throw new CairnError('INTERNAL', 'registration applied without an instance');
     return { revision, changed: result.changed > 0, instance: result.instance };
@@ -105,12 +106,13 @@ const update = defineRoute({
   access: WRITE,
   bodyLimitBytes: NATIVE_LIMITS.writeBodyBytesMax,
   namespaces: ({ body }) => [body.namespace],
-  async handler({ body }, { registry }) {
+  async handler({ body }, { registry, quota }) {
     const patch = {
       ...(body.weight !== undefined ? { weight: body.weight } : {}),
       ...(body.enabled !== undefined ? { enabled: body.enabled } : {}),
       ...(body.metadata !== undefined ? { metadata: body.metadata } : {}),
     };
+    quota.admit({ op: 'update', key: keyOf(body), patch });
     const { revision, result } = await registry.execute({ op: 'update', key: keyOf(body), patch });
     if (!result.instance) throw new CairnError('INTERNAL', 'update applied without an instance');
     return { revision, instance: result.instance };

@@ -71,8 +71,9 @@ const putNamespace = defineRoute({
   errors: WRITE_ERRORS,
   access: ADMIN,
   namespaces: ({ params }) => [params.namespace],
-  async handler({ params, body }, { registry }) {
+  async handler({ params, body }, { registry, quota }) {
     const namespace = { id: params.namespace, name: body.name ?? params.namespace, description: body.description };
+    quota.admit({ op: 'namespace.put', namespace });
     const { revision } = await registry.execute({ op: 'namespace.put', namespace });
     return { revision, namespace };
   },

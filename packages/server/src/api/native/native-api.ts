@@ -3,6 +3,8 @@ import type { z } from 'zod';
 import { CairnError, type FieldError } from '../../errors.js';
 import type { ApiPlugin } from '../../server/zone-server.js';
 import { VERSION } from '../../version.js';
+import { quotaOf } from '../limits/registry-quota.js';
+import { serverLimitsOf } from '../limits/server-limits.js';
 import { buildOpenApiDocument, type OpenApiDocument } from '../openapi/openapi-document.js';
 import { registerOpenApiRoutes } from '../openapi/openapi-routes.js';
 import type { Authorizer, RouteAccess } from './access-control.js';
@@ -39,7 +41,7 @@ export const NATIVE_ROUTES: readonly NativeRoute[] = [
 export interface NativeApiOptions {
   /** Runs before every route's handler with the resolved access; throws to refuse. */
   readonly authorize?: Authorizer;
-  /** Long-polls held at once on this replica (default 4096); more are refused with RATE_LIMITED. */
+  /** Long-polls held at once on this replica (default: the server's long-polls-max); more are refused with RATE_LIMITED. */
   readonly longPollsMax?: number;
 }
 
@@ -69,8 +71,9 @@ export function nativeOpenApiDocument(): OpenApiDocument {
 
 export function createNativeApi(options: NativeApiOptions = {}): ApiPlugin {
   return async (app, { registry, config }) => {
-    const longPolls = new LongPollGate(registry.hub, options.longPollsMax ?? 4096);
-    const ctx: NativeContext = { registry, config, longPolls };
+    const limits = serverLimitsOf(config);
+    const longPolls = new LongPollGate(registry.hub, options.longPollsMax ?? limits.longPollsMax);
+    const ctx: NativeContext = { registry, config, longPolls, quota: quotaOf(registry, limits) };
     // Held polls answer at once when the server closes, instead of holding the shutdown up.
     app.addHook('preClose', async () => longPolls.closeAll());
     app.decorateRequest('cairnAccess', null);

@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import type { ServerConfig } from '../../config/server-config.js';
 import type { ErrorCode } from '../../errors.js';
 import type { ZoneRegistry } from '../../registry/zone-registry.js';
+import type { RegistryQuota } from '../limits/registry-quota.js';
 import type { HttpMethod, OperationDoc } from '../openapi/openapi-document.js';
 import type { RouteAccess } from './access-control.js';
 import type { LongPollGate } from './long-poll.js';
@@ -21,6 +22,8 @@ export interface NativeContext {
   readonly registry: ZoneRegistry;
   readonly config: ServerConfig;
   readonly longPolls: LongPollGate;
+  /** Size bounds a write is checked against before it is proposed. */
+  readonly quota: RegistryQuota;
 }
 
 export interface HandlerContext extends NativeContext {
@@ -75,6 +78,8 @@ export const COMMON_ERRORS: readonly ErrorCode[] = ['VALIDATION_FAILED', 'INTERN
 export const WRITE_ERRORS: readonly ErrorCode[] = [
   ...COMMON_ERRORS,
   'PAYLOAD_TOO_LARGE',
+  'LIMIT_EXCEEDED',
+  'RATE_LIMITED',
   'NO_LEADER',
   'UNAVAILABLE',
   'TIMEOUT',

@@ -143,9 +143,10 @@ const putService = defineRoute({
   access: WRITE,
   bodyLimitBytes: NATIVE_LIMITS.writeBodyBytesMax,
   namespaces: ({ params }) => [params.namespace],
-  async handler({ params, body }, { registry }) {
+  async handler({ params, body }, { registry, quota }) {
     const key = keyOf(params);
     const service = { ...key, protectThreshold: body.protectThreshold, metadata: body.metadata };
+    quota.admit({ op: 'service.put', service });
     const { revision } = await registry.execute({ op: 'service.put', service });
     return { revision, service: serviceAfterWrite(registry.state.service(key), key) };
   },
@@ -167,7 +168,7 @@ const patchService = defineRoute({
   access: WRITE,
   bodyLimitBytes: NATIVE_LIMITS.writeBodyBytesMax,
   namespaces: ({ params }) => [params.namespace],
-  async handler({ params, body }, { registry }) {
+  async handler({ params, body }, { registry, quota }) {
     const key = keyOf(params);
     await registry.barrier();
     const cur = registry.state.service(key);
@@ -177,6 +178,7 @@ const patchService = defineRoute({
       protectThreshold: body.protectThreshold ?? cur.protectThreshold,
       metadata: body.metadata ?? cur.metadata,
     };
+    quota.admit({ op: 'service.put', service });
     const { revision } = await registry.execute({ op: 'service.put', service });
     return { revision, service: serviceAfterWrite(registry.state.service(key), key) };
   },
