@@ -35,12 +35,4 @@ export interface NacosContext {
   admitWrite(request: FastifyRequest, reply: FastifyReply): Promise<void>;
 }
 
-/** Nacos answers writes with the text `ok` (Spring's text/plain String). */
-export function sendText(reply: FastifyReply, text: string, status = 200): FastifyReply {
-  return reply.status(status).type('text/plain;charset=UTF-8').send(text);
-}
-
-/** A JSON answer already serialized (see nacos-json.ts for why). */
-export function sendJson(reply: FastifyReply, json: string): FastifyReply {
-  return reply.status(200).type('application/json;charset=UTF-8').send(json);
-}
+export { sendJson, sendText } from './nacos-reply.js';

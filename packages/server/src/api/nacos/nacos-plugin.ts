@@ -1,6 +1,4 @@
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { authGuardOf } from '../../auth/auth-plugin.js';
-import { CairnError } from '../../errors.js';
 import type { ApiPlugin } from '../../server/zone-server.js';
 import { quotaOf } from '../limits/registry-quota.js';
 import { serverLimitsOf } from '../limits/server-limits.js';
@@ -8,8 +6,7 @@ import { writeGuardOf } from '../limits/write-guard.js';
 import { authRoutes } from './auth-routes.js';
 import { instanceRoutes } from './instance-routes.js';
 import type { NacosAuthorizer, NacosContext } from './nacos-context.js';
-import { sendText } from './nacos-context.js';
-import { NacosError } from './nacos-params.js';
+import { installNacosParsing, nacosErrorHandler } from './nacos-reply.js';
 import { namespaceRoutes } from './namespace-routes.js';
 import { operatorRoutes } from './operator-routes.js';
 import { serviceRoutes } from './service-routes.js';
@@ -39,7 +36,7 @@ const CLIENT_BEAT_INTERVAL_MS = 5000;
 export function createNacosApi(options: NacosApiOptions = {}): ApiPlugin {
   return async (app, { registry, config }) => {
     installNacosParsing(app);
-    app.setErrorHandler(nacosErrorHandler);
+    app.setErrorHandler(nacosErrorHandler('nacos request failed'));
     const pushOptions: UdpPushOptions = { ...DEFAULT_UDP_PUSH, ...options.push };
     const bindHost = config.listen.slice(0, config.listen.lastIndexOf(':')).replace(/^\[(.*)\]$/, '$1');
     const pusher = await UdpPusher.start(registry, bindHost, pushOptions, app.log);
@@ -78,42 +75,3 @@ export function createNacosApi(options: NacosApiOptions = {}): ApiPlugin {
 
 /** The plugin with Nacos's defaults, as the zone server registers it. */
 export const nacosApi: ApiPlugin = createNacosApi();
-
-/**
- * Parsers for this scope only: form bodies become URLSearchParams (merged with the query string by
- * NacosParams); any other body is read within the body limit and ignored, as a servlet ignores a
- * body it does not parse into parameters (so a stray JSON body is never a 400 here).
- */
-function installNacosParsing(app: FastifyInstance): void {
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
-    done(null, new URLSearchParams(body as string));
-  });
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, _body, done) => done(null, undefined));
-}
-
-/** Nacos answers refusals as plain text; the status follows the refusal. */
-function nacosErrorHandler(err: unknown, req: FastifyRequest, reply: FastifyReply): void {
-  if (err instanceof NacosError) {
-    void sendText(reply, err.message, err.status);
-    return;
-  }
-  if (err instanceof CairnError) {
-    if (err.code === 'INTERNAL') req.log.error({ err }, 'nacos request failed');
-    // UNAUTHENTICATED and FORBIDDEN are both 403 in Nacos.
-    const status = err.code === 'UNAUTHENTICATED' ? 403 : err.httpStatus;
-    void sendText(reply, err.message, status);
-    return;
-  }
-  const fe = err as Partial<FastifyError>;
-  if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-    void sendText(reply, 'the request body is too large', 413);
-    return;
-  }
-  if (fe.statusCode !== undefined && fe.statusCode >= 400 && fe.statusCode < 500) {
-    void sendText(reply, fe.message ?? 'bad request', fe.statusCode);
-    return;
-  }
-  req.log.error({ err }, 'nacos request failed');
-  void sendText(reply, 'caused: internal error;', 500);
-}

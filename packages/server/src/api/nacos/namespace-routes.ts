@@ -1,16 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { CairnError } from '../../errors.js';
-import { DEFAULT_NAMESPACE, type Namespace, nameSchema } from '../../registry/model.js';
+import { nameSchema } from '../../registry/model.js';
+import { consoleNamespaceListJson, consoleNamespaceView, storedNamespaceId } from './console-namespace.js';
 import { type NacosContext, sendJson } from './nacos-context.js';
 import { NacosParams, parseBoolean } from './nacos-params.js';
 
 const BASE = '/nacos/v1/console/namespaces';
 
-/** Nacos's namespace quota and types (0 the global public namespace, 2 a custom one). */
-const QUOTA = 200;
-const TYPE_GLOBAL = 0;
-const TYPE_CUSTOM = 2;
 /** Nacos's own rules for namespace ids and names; cairn's name rules apply to ids as well. */
 const ID_PATTERN = /^[\w-]+$/;
 const ID_LENGTH_MAX = 128;
@@ -30,21 +27,16 @@ export async function namespaceRoutes(app: FastifyInstance, ctx: NacosContext): 
     if (parseBoolean(p.optional('checkNamespaceIdExist', 'false'))) {
       await ctx.authorize(req, { resource: 'namespace', action: 'read', namespace: '*' });
       const id = p.optional('customNamespaceId', '').trim();
-      return sendJson(reply, String(id !== '' && registry.state.namespaceExists(storedId(id))));
+      return sendJson(reply, String(id !== '' && registry.state.namespaceExists(storedNamespaceId(id))));
     }
     if (p.optional('show', '') === 'all') {
-      const id = storedId(p.optional('namespaceId', ''));
+      const id = storedNamespaceId(p.optional('namespaceId', ''));
       await ctx.authorize(req, { resource: 'namespace', action: 'read', namespace: id });
       const ns = registry.state.listNamespaces().find((n) => n.id === id);
-      return sendJson(reply, ns ? JSON.stringify(view(ns)) : 'null');
+      return sendJson(reply, ns ? JSON.stringify(consoleNamespaceView(ns)) : 'null');
     }
     await ctx.authorize(req, { resource: 'namespace', action: 'read', namespace: '*' });
-    const all = registry.state.listNamespaces();
-    const data = [
-      ...all.filter((n) => n.id === DEFAULT_NAMESPACE),
-      ...all.filter((n) => n.id !== DEFAULT_NAMESPACE),
-    ].map(view);
-    return sendJson(reply, JSON.stringify({ code: 200, message: null, data }));
+    return sendJson(reply, consoleNamespaceListJson(registry.state.listNamespaces()));
   });
 
   app.post(BASE, async (req, reply) => {
@@ -54,7 +46,7 @@ export async function namespaceRoutes(app: FastifyInstance, ctx: NacosContext): 
     const description = p.optional('namespaceDesc', '');
     const id = custom === '' ? randomUUID() : custom;
     await ctx.authorize(req, { resource: 'namespace', action: 'admin', namespace: id });
-    if (!validId(id) || !NAME_PATTERN.test(name) || registry.state.namespaceExists(storedId(id))) {
+    if (!validId(id) || !NAME_PATTERN.test(name) || registry.state.namespaceExists(storedNamespaceId(id))) {
       return sendJson(reply, 'false');
     }
     ctx.quota.admit({ op: 'namespace.put', namespace: { id, name, description } });
@@ -64,7 +56,7 @@ export async function namespaceRoutes(app: FastifyInstance, ctx: NacosContext): 
 
   app.put(BASE, async (req, reply) => {
     const p = NacosParams.fromRequest(req);
-    const id = storedId(p.required('namespace').trim());
+    const id = storedNamespaceId(p.required('namespace').trim());
     const name = p.required('namespaceShowName');
     const description = p.optional('namespaceDesc', '');
     await ctx.authorize(req, { resource: 'namespace', action: 'admin', namespace: id });
@@ -75,7 +67,7 @@ export async function namespaceRoutes(app: FastifyInstance, ctx: NacosContext): 
 
   app.delete(BASE, async (req, reply) => {
     const p = NacosParams.fromRequest(req);
-    const id = storedId(p.required('namespaceId').trim());
+    const id = storedNamespaceId(p.required('namespaceId').trim());
     await ctx.authorize(req, { resource: 'namespace', action: 'admin', namespace: id });
     try {
       await registry.execute({ op: 'namespace.delete', id });
@@ -89,23 +81,6 @@ export async function namespaceRoutes(app: FastifyInstance, ctx: NacosContext): 
   });
 }
 
-/** Nacos 2.x's "" is cairn's `public`. */
-function storedId(id: string): string {
-  return id === '' ? DEFAULT_NAMESPACE : id;
-}
-
 function validId(id: string): boolean {
   return ID_PATTERN.test(id) && id.length <= ID_LENGTH_MAX && nameSchema.safeParse(id).success;
-}
-
-function view(ns: Namespace): Record<string, unknown> {
-  const isPublic = ns.id === DEFAULT_NAMESPACE;
-  return {
-    namespace: isPublic ? '' : ns.id,
-    namespaceShowName: ns.name,
-    namespaceDesc: ns.description,
-    quota: QUOTA,
-    configCount: 0,
-    type: isPublic ? TYPE_GLOBAL : TYPE_CUSTOM,
-  };
 }

@@ -2,11 +2,16 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import { OPEN_SOCKET_ACCESS, type SocketAccess } from '../../auth/auth-guard.js';
 import { authGuardOf } from '../../auth/auth-plugin.js';
+import type { ServerConfig } from '../../config/server-config.js';
 import { CairnError } from '../../errors.js';
 import { CLOSE_CODES, SESSION_PATH, WATCH_PATH } from '../../protocol/protocol-version.js';
 import type { ZoneRegistry } from '../../registry/zone-registry.js';
+import { quotaOf } from '../limits/registry-quota.js';
+import { serverLimitsOf } from '../limits/server-limits.js';
+import { writeGuardOf } from '../limits/write-guard.js';
+import type { PushContext } from './push-context.js';
 import { type PushLimits, resolvePushLimits } from './push-limits.js';
-import type { PushContext, PushSocket } from './push-socket.js';
+import type { PushSocket } from './push-socket.js';
 import { attachPushStats, PushStats } from './push-stats.js';
 import { RevisionWaiter } from './revision-waiter.js';
 import { SessionConnection } from './session-connection.js';
@@ -22,13 +27,29 @@ import { ChangeEncoder } from './wire-encoding.js';
  */
 export function pushApi(
   overrides: Partial<PushLimits> = {},
-): (app: FastifyInstance, ctx: { registry: ZoneRegistry }) => Promise<void> {
-  const limits = resolvePushLimits(overrides);
-  return async (app, { registry }) => {
+): (app: FastifyInstance, ctx: { registry: ZoneRegistry; config?: ServerConfig }) => Promise<void> {
+  const defaults = resolvePushLimits(overrides);
+  return async (app, { registry, config }) => {
+    // The server's socket bounds (--watch-connections-max...) unless the caller overrides them.
+    const server = config ? serverLimitsOf(config) : null;
+    const limits = server
+      ? resolvePushLimits({
+          watchConnectionsMax: server.watchConnectionsMax,
+          sessionConnectionsMax: server.sessionConnectionsMax,
+          ...overrides,
+        })
+      : defaults;
     const stats = new PushStats();
     attachPushStats(registry, stats);
     const waiter = new RevisionWaiter(registry);
-    const ctx: PushContext = { registry, limits, stats, waiter, log: app.log.child({ component: 'push' }) };
+    const ctx: PushContext = {
+      registry,
+      limits,
+      stats,
+      waiter,
+      log: app.log.child({ component: 'push' }),
+      ...(server ? { quota: quotaOf(registry, server) } : {}),
+    };
     const encoder = new ChangeEncoder();
     const watches = new Set<WatchConnection>();
     const sessions = new Set<SessionConnection>();
@@ -64,6 +85,7 @@ export function pushApi(
     // Authenticated at the upgrade (or refused with an HTTP 401/403 before any WebSocket exists);
     // each subscription and registration is then checked against the namespace it touches.
     const guard = authGuardOf(app);
+    const writeGuard = writeGuardOf(app);
     const accesses = new WeakMap<FastifyRequest, SocketAccess>();
     const authenticate =
       (surface: 'watch' | 'session') =>
@@ -112,7 +134,7 @@ export function pushApi(
       wsHandler: (socket: WebSocket, req: FastifyRequest) => {
         const access = accessOf(req);
         if (!access) return socket.close(CLOSE_CODES.INTERNAL, 'not authenticated');
-        const c = new SessionConnection(socket, ctx, access);
+        const c = new SessionConnection(socket, ctx, access, async () => writeGuard?.admit(req));
         sessions.add(c);
         stats.sessionConnections++;
         socket.once('close', () => {

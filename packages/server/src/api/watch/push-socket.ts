@@ -4,19 +4,16 @@ import type { ZodType } from 'zod';
 import { CairnError } from '../../errors.js';
 import { CLOSE_CODES } from '../../protocol/protocol-version.js';
 import type { ErrorMessage } from '../../protocol/wire-model.js';
-import type { ZoneRegistry } from '../../registry/zone-registry.js';
 import { toHttpError } from '../error-handler.js';
-import type { PushLimits } from './push-limits.js';
-import type { PushStats } from './push-stats.js';
-import type { RevisionWaiter } from './revision-waiter.js';
 
-/** What every push socket of one replica shares. */
-export interface PushContext {
-  readonly registry: ZoneRegistry;
-  readonly limits: PushLimits;
-  readonly stats: PushStats;
-  readonly log: FastifyBaseLogger;
-  readonly waiter: RevisionWaiter;
+/**
+ * What a push socket needs of the endpoint serving it (a zone replica's push API, the federation's
+ * watch): frame and liveness bounds, a counter of refused frames, a logger.
+ */
+export interface SocketContext {
+  readonly limits: { readonly frameBytesMax: number; readonly pingIntervalMs: number };
+  readonly stats: { badFrames: number };
+  readonly log: Pick<FastifyBaseLogger, 'error'>;
 }
 
 /** Says which request an error answers. */
@@ -34,7 +31,7 @@ const OPEN = 1;
  * frame is answered with an `error` message, never with a crash or a silent close), a bound on frame
  * size, ping/pong liveness, and an orderly close.
  */
-export abstract class PushSocket<M> {
+export abstract class PushSocket<M, C extends SocketContext = SocketContext> {
   protected closed = false;
   /** Monotonic ms of the last frame or pong from the client. */
   protected lastHeardMs = performance.now();
@@ -43,7 +40,7 @@ export abstract class PushSocket<M> {
 
   constructor(
     protected readonly socket: WebSocket,
-    protected readonly ctx: PushContext,
+    protected readonly ctx: C,
     private readonly schema: ZodType<M>,
   ) {
     capIncomingFrameBytes(socket, ctx.limits.frameBytesMax);
@@ -106,7 +103,8 @@ export abstract class PushSocket<M> {
     this.closeTimer.unref();
   }
 
-  private finish(): void {
+  /** The socket closed or failed: release what it holds (once). */
+  protected finish(): void {
     if (this.closeTimer) clearTimeout(this.closeTimer);
     if (this.closed) return;
     this.closed = true;

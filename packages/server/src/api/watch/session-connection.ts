@@ -13,7 +13,8 @@ import {
 import { type InstanceRef, toWireInstance } from '../../protocol/wire-model.js';
 import type { RegisterSpec } from '../../registry/commands.js';
 import { DEFAULT_HEARTBEAT, instanceIdOf } from '../../registry/model.js';
-import { type PushContext, PushSocket } from './push-socket.js';
+import type { PushContext } from './push-context.js';
+import { PushSocket } from './push-socket.js';
 
 type Open = Extract<SessionClientMessage, { type: 'open' }>;
 
@@ -24,7 +25,7 @@ type Open = Extract<SessionClientMessage, { type: 'open' }>;
  * TTL unless the client resumes it somewhere in time, which is how a client moves between replicas
  * without its instances ever flapping.
  */
-export class SessionConnection extends PushSocket<SessionClientMessage> {
+export class SessionConnection extends PushSocket<SessionClientMessage, PushContext> {
   private sessionId: string | null = null;
   private ttlMs = 0;
   private opening = false;
@@ -39,6 +40,8 @@ export class SessionConnection extends PushSocket<SessionClientMessage> {
     ctx: PushContext,
     /** What the socket's identity may write (checked per registration). */
     private readonly access: SocketAccess = OPEN_SOCKET_ACCESS,
+    /** Counts a register or deregister against the client's write rate; throws RATE_LIMITED past it. */
+    private readonly admitWrite: () => Promise<void> = async () => {},
   ) {
     super(socket, ctx, sessionClientMessageSchema);
   }
@@ -225,6 +228,7 @@ export class SessionConnection extends PushSocket<SessionClientMessage> {
       if (!this.instances.has(id) && this.instances.size >= limits.instancesPerSessionMax) {
         throw new CairnError('RATE_LIMITED', `at most ${limits.instancesPerSessionMax} instances per session`);
       }
+      await this.admitWrite();
       const spec: RegisterSpec = {
         ...instance,
         healthy: true,
@@ -234,6 +238,7 @@ export class SessionConnection extends PushSocket<SessionClientMessage> {
         lease: { kind: 'session', sessionId },
         check: null,
       };
+      this.ctx.quota?.admit({ op: 'register', instance: spec });
       const { revision, result } = await registry.execute({ op: 'register', instance: spec });
       const registered = result.instance ?? registry.state.instance(instance);
       if (!registered) throw new CairnError('INTERNAL', `instance ${id} missing after its registration`);
@@ -261,6 +266,7 @@ export class SessionConnection extends PushSocket<SessionClientMessage> {
           `no instance ${ref.ip}:${ref.port} of ${ref.namespace}/${ref.group}/${ref.service} (cluster ${ref.cluster}) under this session`,
         );
       }
+      await this.admitWrite();
       const { revision } = await registry.execute({ op: 'deregister', key: ref });
       this.instances.delete(id);
       this.send({ type: 'deregistered', reqId, revision });

@@ -1,3 +1,4 @@
+import { toWireInstance } from '../../protocol/wire-model.js';
 import {
   type Instance,
   type Namespace,
@@ -8,7 +9,7 @@ import {
 import type { Change } from '../../registry/registry-state.js';
 import type { Watcher, WatchFilter } from '../../registry/watch-hub.js';
 import type { ZoneRegistry } from '../../registry/zone-registry.js';
-import { SnapshotCursor } from './wire-encoding.js';
+import { SnapshotCursor } from './snapshot-cursor.js';
 
 /**
  * One subscription on a watch socket. Its life:
@@ -22,7 +23,7 @@ import { SnapshotCursor } from './wire-encoding.js';
 export class Subscription {
   state: 'waiting' | 'snapshot' | 'live' | 'stale' | 'closed' = 'waiting';
   watcher: Watcher | null = null;
-  cursor: SnapshotCursor | null = null;
+  cursor: SnapshotCursor<Instance> | null = null;
   /** Why the subscription went stale (its hub queue overflowed, or the replica restored a snapshot). */
   staleReason = '';
   readonly subJson: string;
@@ -56,7 +57,7 @@ export class Subscription {
   }
 
   /** Takes the view at the replica's current revision. */
-  takeSnapshot(registry: ZoneRegistry): SnapshotCursor {
+  takeSnapshot(registry: ZoneRegistry): SnapshotCursor<Instance> {
     const state = registry.state;
     let namespaces: Namespace[] = [];
     const services: ServiceInfo[] = [];
@@ -72,6 +73,7 @@ export class Subscription {
         for (const inst of state.instancesOf(key)) instances.push(inst);
       }
     }
-    return new SnapshotCursor(registry.revision, namespaces, services, instances, state.listZoneWeights());
+    const zoneWeights = state.listZoneWeights().map(([zone, weight]) => ({ zone, weight }));
+    return new SnapshotCursor(registry.revision, namespaces, services, instances, zoneWeights, toWireInstance);
   }
 }

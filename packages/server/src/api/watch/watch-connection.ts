@@ -8,7 +8,8 @@ import {
   type WatchSubscribe,
   watchClientMessageSchema,
 } from '../../protocol/watch-messages.js';
-import { type PushContext, PushSocket } from './push-socket.js';
+import type { PushContext } from './push-context.js';
+import { PushSocket } from './push-socket.js';
 import { Subscription } from './subscription.js';
 import type { ChangeEncoder } from './wire-encoding.js';
 import { encodeDeltas } from './wire-encoding.js';
@@ -24,7 +25,7 @@ const PROGRESS_IDLE_FACTOR = 10;
  * leaves its deltas in the hub's bounded queue; when that overflows, the hub drops them for a single
  * resync, and the subscription starts over from a fresh snapshot once the socket has drained.
  */
-export class WatchConnection extends PushSocket<WatchClientMessage> {
+export class WatchConnection extends PushSocket<WatchClientMessage, PushContext> {
   private readonly subs = new Map<string, Subscription>();
   private servicesSubscribed = 0;
   private flushScheduled = false;

@@ -1,15 +1,13 @@
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
 import type { FastifyInstance } from 'fastify';
+import {
+  consoleNamespaceListJson,
+  consoleNamespaceView,
+  storedNamespaceId,
+} from '../../api/nacos/console-namespace.js';
 import { NacosParams, parseBoolean } from '../../api/nacos/nacos-params.js';
-import type { WireNamespace } from '../../protocol/wire-model.js';
+import { sendJson } from '../../api/nacos/nacos-reply.js';
 import type { FederatedView } from '../federated-view.js';
-import { sendJson } from './nacos-reply.js';
-
-const PUBLIC = 'public';
-/** Nacos's namespace quota and types (0 the global public namespace, 2 a custom one). */
-const QUOTA = 200;
-const TYPE_GLOBAL = 0;
-const TYPE_CUSTOM = 2;
 
 /**
  * The reads a Nacos console or client makes besides naming: `GET /nacos/v1/console/namespaces`
@@ -23,15 +21,14 @@ export async function consoleReads(app: FastifyInstance, view: FederatedView): P
     const all = view.namespaces();
     if (parseBoolean(p.optional('checkNamespaceIdExist', 'false'))) {
       const id = p.optional('customNamespaceId', '').trim();
-      return sendJson(reply, String(id !== '' && all.some((n) => n.id === storedId(id))));
+      return sendJson(reply, String(id !== '' && all.some((n) => n.id === storedNamespaceId(id))));
     }
     if (p.optional('show', '') === 'all') {
-      const id = storedId(p.optional('namespaceId', ''));
+      const id = storedNamespaceId(p.optional('namespaceId', ''));
       const ns = all.find((n) => n.id === id);
-      return sendJson(reply, ns ? JSON.stringify(consoleView(ns)) : 'null');
+      return sendJson(reply, ns ? JSON.stringify(consoleNamespaceView(ns)) : 'null');
     }
-    const data = [...all.filter((n) => n.id === PUBLIC), ...all.filter((n) => n.id !== PUBLIC)].map(consoleView);
-    return sendJson(reply, JSON.stringify({ code: 200, message: null, data }));
+    return sendJson(reply, consoleNamespaceListJson(all));
   });
 
   app.get('/nacos/v1/ns/operator/metrics', async (_req, reply) => {
@@ -60,23 +57,6 @@ export async function consoleReads(app: FastifyInstance, view: FederatedView): P
       }),
     );
   });
-}
-
-/** Nacos 2.x's "" is cairn's `public`. */
-function storedId(id: string): string {
-  return id === '' ? PUBLIC : id;
-}
-
-function consoleView(ns: WireNamespace): Record<string, unknown> {
-  const isPublic = ns.id === PUBLIC;
-  return {
-    namespace: isPublic ? '' : ns.id,
-    namespaceShowName: ns.name,
-    namespaceDesc: ns.description,
-    quota: QUOTA,
-    configCount: 0,
-    type: isPublic ? TYPE_GLOBAL : TYPE_CUSTOM,
-  };
 }
 
 function round(n: number): number {

@@ -1,6 +1,9 @@
-import { createHash } from 'node:crypto';
+import {
+  type InstanceListQuery,
+  instanceListAnswerJson,
+  listedInstances,
+} from '../../api/nacos/instance-list-answer.js';
 import { hostJson, instanceDetailJson } from '../../api/nacos/nacos-json.js';
-import { GROUP_SEPARATOR, javaSplit, type NacosServiceName } from '../../api/nacos/nacos-names.js';
 import type { FederatedInstance, FederatedService, FederatedView } from '../federated-view.js';
 
 /** Metadata keys the federation adds to every host it answers (they override the instance's own). */
@@ -9,16 +12,6 @@ export const STALE_METADATA_KEY = 'cairn.stale';
 
 /** An instance as the zone API's Nacos JSON writers take it. */
 type NacosHost = Parameters<typeof hostJson>[0];
-
-/** What one `instance/list` read asks for. */
-export interface FederatedListQuery {
-  readonly namespace: string;
-  readonly name: NacosServiceName;
-  /** Exactly as the client sent it: echoed back, since clients key their caches by `name@@clusters`. */
-  readonly clusters: string;
-  readonly healthyOnly: boolean;
-  readonly cacheMillis: number;
-}
 
 /**
  * An instance as a Nacos host: its weight is its effective weight on the zone API's scale
@@ -45,16 +38,9 @@ export function nacosHostOf(inst: FederatedInstance, weight: number): NacosHost 
  * unhealthy gets its flat weight (weight x zone weight / 100), as Nacos sends traffic to all of them.
  * A service that does not exist answers an empty list, as Nacos does.
  */
-export function federatedListJson(view: FederatedView, q: FederatedListQuery, nowMs: number): string {
+export function federatedListJson(view: FederatedView, q: InstanceListQuery, nowMs: number): string {
   const svc = view.service({ namespace: q.namespace, group: q.name.group, service: q.name.service });
-  const clusters = q.clusters.trim() === '' ? null : new Set(javaSplit(q.clusters, ','));
-  const all: FederatedInstance[] = [];
-  let healthyCount = 0;
-  for (const inst of svc?.instances ?? []) {
-    if (!inst.enabled || (clusters && !clusters.has(inst.cluster))) continue;
-    all.push(inst);
-    if (inst.healthy) healthyCount++;
-  }
+  const { all, healthyCount } = listedInstances(svc?.instances ?? [], q);
   const threshold = Math.max(0, svc?.info?.protectThreshold ?? 0);
   const protect = all.length > 0 && healthyCount / all.length <= threshold;
   let hosts: string[];
@@ -69,14 +55,7 @@ export function federatedListJson(view: FederatedView, q: FederatedListQuery, no
       .filter((i) => !q.healthyOnly || (i.healthy && i.effectiveWeight > 0))
       .map((i) => hostJson(nacosHostOf(i, i.effectiveWeight), i.healthy));
   }
-  const hostsJson = `[${hosts.join(',')}]`;
-  const checksum = createHash('md5').update(hostsJson).digest('hex');
-  return (
-    `{"name":${JSON.stringify(`${q.name.group}${GROUP_SEPARATOR}${q.name.service}`)},` +
-    `"groupName":${JSON.stringify(q.name.group)},"clusters":${JSON.stringify(q.clusters)},` +
-    `"cacheMillis":${q.cacheMillis},"hosts":${hostsJson},"lastRefTime":${nowMs},"checksum":"${checksum}",` +
-    `"allIPs":false,"reachProtectionThreshold":${protect},"valid":true}`
-  );
+  return instanceListAnswerJson(q, hosts, protect, nowMs);
 }
 
 /** `GET /nacos/v1/ns/instance`: one host in detail, weight effective, metadata with its zone. */

@@ -1,8 +1,8 @@
+import { installNacosParsing, nacosErrorHandler } from '../../api/nacos/nacos-reply.js';
 import type { FederationPlugin } from '../federation-plugin.js';
 import { consoleReads } from './console-reads.js';
 import { instanceReads } from './instance-reads.js';
 import { nacosLogin } from './nacos-login.js';
-import { installNacosParsing, nacosErrorHandler } from './nacos-reply.js';
 import { readOnlyRoutes } from './read-only.js';
 import { serviceReads } from './service-reads.js';
 
@@ -33,7 +33,7 @@ export function createFederationNacosApi(options: FederationNacosOptions = {}): 
   return async (app, { view }) => {
     await app.register(async (scope) => {
       installNacosParsing(scope);
-      scope.setErrorHandler(nacosErrorHandler);
+      scope.setErrorHandler(nacosErrorHandler('federation nacos request failed'));
       await instanceReads(scope, view, cacheMillis);
       await serviceReads(scope, view);
       await consoleReads(scope, view);

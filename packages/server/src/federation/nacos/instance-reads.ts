@@ -2,9 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import { instanceKeyOf } from '../../api/nacos/nacos-instance-spec.js';
 import { namespaceOf, serviceNameOf } from '../../api/nacos/nacos-names.js';
 import { NacosError, NacosParams, parseBoolean } from '../../api/nacos/nacos-params.js';
+import { sendJson } from '../../api/nacos/nacos-reply.js';
 import type { FederatedView } from '../federated-view.js';
 import { federatedDetailJson, federatedListJson, findInstance } from './federated-hosts.js';
-import { sendJson } from './nacos-reply.js';
 
 const BASE = '/nacos/v1/ns/instance';
 

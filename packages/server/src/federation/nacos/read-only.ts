@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { sendText } from './nacos-reply.js';
+import { sendText } from '../../api/nacos/nacos-reply.js';
 
 /** Every Nacos write path, by method. */
 const WRITES: readonly (readonly ['POST' | 'PUT' | 'PATCH' | 'DELETE', string])[] = [

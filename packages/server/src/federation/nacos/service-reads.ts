@@ -2,8 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { javaDouble } from '../../api/nacos/nacos-json.js';
 import { namespaceOf, serviceNameOf } from '../../api/nacos/nacos-names.js';
 import { badRequest, NacosParams, parseBoolean, parseJavaInt } from '../../api/nacos/nacos-params.js';
+import { sendJson } from '../../api/nacos/nacos-reply.js';
 import type { FederatedServiceSummary, FederatedView } from '../federated-view.js';
-import { sendJson } from './nacos-reply.js';
 
 const BASE = '/nacos/v1/ns/service';
 /** Bounds a catalog page (each entry costs a service lookup), so one read cannot ask for everything. */

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
+import { PushSocket } from '../../api/watch/push-socket.js';
 import { OPEN_SOCKET_ACCESS, type SocketAccess } from '../../auth/auth-guard.js';
 import { ANY_NAMESPACE, allows } from '../../auth/roles.js';
 import { CairnError } from '../../errors.js';
@@ -11,7 +12,6 @@ import {
 } from '../../protocol/watch-messages.js';
 import type { FederatedView } from '../federated-view.js';
 import type { ChangeFeed } from './change-feed.js';
-import { FrameSocket } from './frame-socket.js';
 import { type ChangeEncoder, encodeDeltas } from './watch-encoding.js';
 import type { FederationWatchLimits } from './watch-limits.js';
 import type { FederationWatchStats } from './watch-stats.js';
@@ -44,7 +44,7 @@ const PROGRESS_IDLE_FACTOR = 10;
  * Zone states and weights go out as `zones` messages after `subscribed` and on every change (to
  * identities that may read every namespace, as `GET /v1/zones` needs).
  */
-export class FederationWatchConnection extends FrameSocket<WatchClientMessage> {
+export class FederationWatchConnection extends PushSocket<WatchClientMessage, FederationWatchContext> {
   private readonly subs = new Map<string, WatchSubscription>();
   private servicesSubscribed = 0;
   private flushScheduled = false;
@@ -63,20 +63,12 @@ export class FederationWatchConnection extends FrameSocket<WatchClientMessage> {
 
   constructor(
     socket: WebSocket,
-    private readonly ctx: FederationWatchContext,
+    ctx: FederationWatchContext,
     /** What the socket's identity may read (checked per subscription). */
     private readonly access: SocketAccess = OPEN_SOCKET_ACCESS,
   ) {
-    super(
-      socket,
-      {
-        frameBytesMax: ctx.limits.frameBytesMax,
-        pingIntervalMs: ctx.limits.pingIntervalMs,
-        log: ctx.log,
-        onBadFrame: () => ctx.stats.badFrames++,
-      },
-      watchClientMessageSchema,
-    );
+    super(socket, ctx, watchClientMessageSchema);
+    socket.on('error', () => this.finish());
     this.seesZones = access.identity === null || allows(access.identity.roles, 'read', ANY_NAMESPACE);
     this.offZones = ctx.feed.onZones(() => {
       if (this.subs.size === 0 || !this.seesZones) return;

@@ -1,7 +1,7 @@
+import { SnapshotCursor } from '../../api/watch/snapshot-cursor.js';
 import type { ServiceRef, WireService } from '../../protocol/wire-model.js';
 import type { FederatedChange, FederatedInstance, FederatedView } from '../federated-view.js';
 import type { FeedFilter, FeedReader } from './change-feed.js';
-import { SnapshotCursor } from './watch-encoding.js';
 
 const keyOf = (r: { readonly namespace: string; readonly group: string; readonly service: string }): string =>
   `${r.namespace}/${r.group}/${r.service}`;
@@ -18,7 +18,7 @@ const keyOf = (r: { readonly namespace: string; readonly group: string; readonly
 export class WatchSubscription {
   state: 'waiting' | 'snapshot' | 'live' | 'stale' | 'closed' = 'waiting';
   reader: FeedReader | null = null;
-  cursor: SnapshotCursor | null = null;
+  cursor: SnapshotCursor<FederatedInstance> | null = null;
   staleReason = '';
   readonly subJson: string;
   readonly filter: FeedFilter;
@@ -47,7 +47,7 @@ export class WatchSubscription {
   }
 
   /** The view now, at its revision. */
-  takeSnapshot(view: FederatedView): SnapshotCursor {
+  takeSnapshot(view: FederatedView): SnapshotCursor<FederatedInstance> {
     const zoneWeights = view.zones().map((z) => ({ zone: z.zone, weight: z.weight }));
     const services: WireService[] = [];
     const instances: FederatedInstance[] = [];

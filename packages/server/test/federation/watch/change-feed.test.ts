@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { SnapshotCursor } from '../../../src/api/watch/snapshot-cursor.js';
 import type { FederatedChange, FederatedView } from '../../../src/federation/federated-view.js';
 import { ChangeFeed } from '../../../src/federation/watch/change-feed.js';
-import { ChangeEncoder, encodeDeltas, SnapshotCursor } from '../../../src/federation/watch/watch-encoding.js';
+import { ChangeEncoder, encodeDeltas } from '../../../src/federation/watch/watch-encoding.js';
 import { StaticView } from '../../helpers/static-view.js';
 
 const put = (view: StaticView, i: number, service = 'orders'): void => {
