@@ -83,9 +83,14 @@ describe('zone administration through the API', () => {
     assert.equal(onFollower.body.code, 'NO_LEADER');
     assert.match(onFollower.body.message, new RegExp(leader.url.slice('http://'.length)));
 
-    const added = await json(`${leader.url}/v1/cluster/members`, {
-      method: 'POST',
-      body: JSON.stringify({ id: 'n4', address: `127.0.0.1:${port}` }),
+    // A leader refuses membership changes (CONFLICT) until it has committed an entry of its own
+    // term; on a busy machine the zone may have just elected one, so retry that refusal only.
+    const added = await until('n4 to be added', async () => {
+      const r = await json<{ code?: string }>(`${leader.url}/v1/cluster/members`, {
+        method: 'POST',
+        body: JSON.stringify({ id: 'n4', address: `127.0.0.1:${port}` }),
+      });
+      return r.status === 409 && r.body.code === 'CONFLICT' ? undefined : r;
     });
     assert.equal(added.status, 200);
 
