@@ -1,4 +1,4 @@
-import type { RaftNodeStatus } from '@cairn/raft';
+import type { PersistEvent, RaftNodeStatus } from '@cairn/raft';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { type PushStats, pushStatsOf } from '../api/watch/push-stats.js';
 import type { AuthRefusals } from '../auth/auth-refusals.js';
@@ -107,6 +107,17 @@ export function createServerMetrics(src: ServerMetricsSources): ServerMetrics {
     if (leader !== '' && leader !== lastLeader) leaderChanges.inc();
     lastLeader = leader;
   });
+  // The latency every commit waits on: one synced write of a Ready (entries and hard state) or a snapshot.
+  const fsyncSeconds = new Histogram({
+    name: 'cairn_raft_fsync_seconds',
+    help: 'Duration of the synced writes of the Raft log and snapshots on this replica.',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers,
+  });
+  const onPersisted = (e: PersistEvent): void => {
+    if (e.synced) fsyncSeconds.observe(e.ms / 1000);
+  };
+  zone.raft.on('persisted', onPersisted);
   const transport = [
     ['messages_sent', 'messagesSent', 'Raft messages sent to peers.'],
     ['messages_received', 'messagesReceived', 'Raft messages received from peers.'],
@@ -255,6 +266,7 @@ export function createServerMetrics(src: ServerMetricsSources): ServerMetrics {
     registry: reg,
     close() {
       offLeader();
+      zone.raft.off('persisted', onPersisted);
       offChange();
     },
   };
