@@ -21,11 +21,17 @@ import {
 import { assertAlive, CrashGuard, type FuzzServer, fuzzParams, startFuzzServer, testTimeoutMs } from './fuzz-kit.js';
 import { assertProtocol, checkWatchSequence, type Frame, FuzzSocket, garbage, watchSequence } from './socket-kit.js';
 
-/** The reqId of a register frame that is valid JSON, else null (the server answers those without one). */
-function reqIdOf(text: string): number | null {
+/** The reqId and instance id of a register frame that is valid JSON, else null. */
+function registerOf(text: string): { reqId: number; id: string | null } | null {
   try {
-    const parsed = JSON.parse(text) as { type?: unknown; reqId?: unknown };
-    return parsed.type === 'register' && typeof parsed.reqId === 'number' ? parsed.reqId : null;
+    const parsed = JSON.parse(text) as { type?: unknown; reqId?: unknown; instance?: Record<string, unknown> };
+    if (parsed.type !== 'register' || typeof parsed.reqId !== 'number') return null;
+    const i = parsed.instance ?? {};
+    const id =
+      typeof i.ip === 'string' && typeof i.port === 'number' && typeof i.service === 'string'
+        ? `${i.ip}#${i.port}#${i.cluster ?? 'DEFAULT'}#${i.group ?? 'DEFAULT_GROUP'}@@${i.service}`
+        : null;
+    return { reqId: parsed.reqId, id };
   } catch {
     return null;
   }
@@ -153,15 +159,16 @@ describe('push sockets fuzz (real sockets)', () => {
             sock.send({ kind: 'text', text: JSON.stringify({ type: 'open', ttlMs: 60_000 }) });
             await sock.until((ms) => ms.some((m) => m.type === 'opened'), 5000, 'opened');
             sessionId = String(sock.messages.find((m) => m.type === 'opened')?.sessionId);
-            const sent = new Map<number, string>();
+            /** reqId -> the id of the instance it registers (null when the frame does not say). */
+            const sent = new Map<number, string | null>();
             for (const f of frames) {
-              const reqId = f.kind === 'text' && f.text.includes('"register"') ? reqIdOf(f.text) : null;
-              if (reqId !== null) sent.set(reqId, 'frame');
+              const reg = f.kind === 'text' && f.text.includes('"register"') ? registerOf(f.text) : null;
+              if (reg !== null) sent.set(reg.reqId, reg.id);
               sock.send(f);
             }
             for (let i = 0; i < (flood ?? 0); i++) {
               const reqId = 9_000_000_000 + i;
-              sent.set(reqId, 'flood');
+              sent.set(reqId, `${INSTANCE.ip}#${6001 + (i % 40)}#DEFAULT#DEFAULT_GROUP@@${INSTANCE.service}`);
               sock.send({
                 kind: 'text',
                 text: JSON.stringify({ type: 'register', reqId, instance: { ...INSTANCE, port: 6001 + (i % 40) } }),
@@ -198,10 +205,14 @@ describe('push sockets fuzz (real sockets)', () => {
               }
             }
             assertProtocol(sock.messages, what);
-            // Every instance held under this session was answered `registered` on it.
+            // Every instance held under this session was answered `registered` on it, or was still
+            // in flight when an oversize frame closed the socket (committed, its answer lost).
             const registeredIds = new Set(
               sock.messages.filter((m) => m.type === 'registered').map((m) => (m.instance as { id: string }).id),
             );
+            for (const [reqId, id] of sent) {
+              if (id !== null && !sock.messages.some((m) => m.reqId === reqId)) registeredIds.add(id);
+            }
             for (const inst of s.server.registry.state.allInstances()) {
               if (inst.lease?.kind !== 'session' || inst.lease.sessionId !== sessionId) continue;
               assert.ok(

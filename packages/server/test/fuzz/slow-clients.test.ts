@@ -171,6 +171,27 @@ describe('slow and idle clients', () => {
     ws.terminate();
   });
 
+  it('a refused upgrade with a body nobody reads does not leave its socket open', async () => {
+    // Found by the soak fuzz: the socket left Node's HTTP handling with the upgrade, the body stayed
+    // unread, and the socket never closed (nor did the server, waiting for it at shutdown).
+    const body = JSON.stringify({ service: 'x', pad: 'p'.repeat(80_000) });
+    const a = await rawRequest(s.port, {
+      method: 'PATCH',
+      path: '/v1/instances',
+      headers: [
+        ['Content-Type', 'application/json'],
+        ['Upgrade', 'websocket'],
+        ['Connection', 'upgrade'],
+      ],
+      body,
+    });
+    assert.equal(a?.status, 400);
+    const open = () => new Promise<number>((r, j) => s.server.app.server.getConnections((e, n) => (e ? j(e) : r(n))));
+    const deadline = Date.now() + 10_000;
+    while ((await open()) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(await open(), 0, 'the refused upgrade left its socket open');
+  });
+
   it('a long-poll is held past the idle timeout', async () => {
     const startMs = Date.now();
     const waitMs = IDLE_TIMEOUT_MS + 1000;

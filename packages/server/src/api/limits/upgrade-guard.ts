@@ -78,6 +78,14 @@ export function closeAfterAnswer(req: FastifyRequest, reply: FastifyReply): void
   if (!(req.raw as { upgrade?: boolean }).upgrade) return;
   const socket = req.raw.socket;
   reply.header('connection', 'close');
-  reply.raw.once('finish', () => socket.end());
-  reply.raw.once('close', () => socket.destroySoon());
+  reply.raw.once('finish', () => {
+    socket.end();
+    // Read and drop what the client still sends (a body nobody parses), so the socket ends when the
+    // client's side does; a client that never stops is cut after a grace period.
+    socket.resume();
+    setTimeout(() => socket.destroy(), UPGRADE_LINGER_MS).unref();
+  });
 }
+
+/** How long a refused upgrade's socket may linger after the answer. */
+const UPGRADE_LINGER_MS = 5000;
