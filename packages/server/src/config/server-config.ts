@@ -1,22 +1,16 @@
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { SERVER_LIMIT_FLAGS, serverLimitsShape } from '../api/limits/server-limits.js';
 import { type AuthConfig, loadAuthFile } from '../auth/auth-config.js';
 import { CairnError, type FieldError } from '../errors.js';
+import { hostPortSchema, readConfigFile } from './config-input.js';
 
 /**
  * `cairn server` settings. Each comes from a flag, else an env var (CAIRN_ + the flag in
  * SCREAMING_SNAKE), else a JSON config file (`--config`), else its default. All validated by one schema.
  */
 
-const hostPort = z
-  .string()
-  .regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be host:port')
-  .refine((v) => {
-    const port = Number(v.slice(v.lastIndexOf(':') + 1));
-    return port >= 0 && port <= 65535;
-  }, 'port must be 0-65535');
+const hostPort = hostPortSchema;
 
 const nodeId = z
   .string()
@@ -138,7 +132,7 @@ export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
   });
   const raw: Record<string, unknown> = {};
   const file = (values['config'] as string | undefined) ?? env[envName('config')];
-  if (file) Object.assign(raw, JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>);
+  if (file) Object.assign(raw, readConfigFile(file));
   for (const flag of Object.keys(SERVER_FLAGS)) {
     if (flag === 'config') continue;
     const fromEnv = env[envName(flag)];

@@ -7,6 +7,7 @@ import { installErrorHandler } from '../api/error-handler.js';
 import { loadAuthFile } from '../auth/auth-config.js';
 import { authGuardOf, createAuthPlugin } from '../auth/auth-plugin.js';
 import { chooseSubprotocol } from '../auth/socket-credentials.js';
+import { splitHostPort } from '../config/config-input.js';
 import { loadZoneTls, type ZoneTls } from '../tls/zone-tls.js';
 import type { FederationConfig } from './config/federation-config.js';
 import { type DnsServer, startDnsServer } from './dns/dns-server.js';
@@ -226,9 +227,4 @@ function defaultNodeId(host: string, port: number): string {
   const h = host === '0.0.0.0' || host === '::' ? hostname() : host;
   // Port 0 is chosen at listen time, after the plugins are given the id: name the process instead.
   return port === 0 ? `${h}:${process.pid}-${randomBytes(3).toString('hex')}` : `${h}:${port}`;
-}
-
-function splitHostPort(hostPort: string): [string, number] {
-  const i = hostPort.lastIndexOf(':');
-  return [hostPort.slice(0, i).replace(/^\[(.*)\]$/, '$1'), Number(hostPort.slice(i + 1))];
 }

@@ -12,6 +12,7 @@ import { createAuthPlugin } from '../auth/auth-plugin.js';
 import { chooseSubprotocol } from '../auth/socket-credentials.js';
 import { checkRoutes } from '../checks/check-routes.js';
 import { HealthChecker } from '../checks/health-checker.js';
+import { splitHostPort } from '../config/config-input.js';
 import type { ServerConfig } from '../config/server-config.js';
 import { ZoneRegistry } from '../registry/zone-registry.js';
 import { peerCertificateGuard } from '../tls/peer-certificate.js';
@@ -156,10 +157,4 @@ export async function startZoneServer(
       return closing;
     },
   };
-}
-
-export function splitHostPort(hostPort: string): [string, number] {
-  const i = hostPort.lastIndexOf(':');
-  const host = hostPort.slice(0, i).replace(/^\[(.*)\]$/, '$1');
-  return [host, Number(hostPort.slice(i + 1))];
 }

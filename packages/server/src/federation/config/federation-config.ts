@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { type AuthConfig, loadAuthFile } from '../../auth/auth-config.js';
+import { hostPortSchema, readConfigFile } from '../../config/config-input.js';
 import { CairnError, type FieldError } from '../../errors.js';
 import type { MergeMode } from '../federated-view.js';
 import { parseZones, type ZoneEndpoints } from './zone-endpoints.js';
@@ -12,13 +13,7 @@ import { parseZones, type ZoneEndpoints } from './zone-endpoints.js';
  * All validated by one schema.
  */
 
-const hostPort = z
-  .string()
-  .regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be host:port')
-  .refine((v) => {
-    const port = Number(v.slice(v.lastIndexOf(':') + 1));
-    return port >= 0 && port <= 65535;
-  }, 'port must be 0-65535');
+const hostPort = hostPortSchema;
 
 /** A bearer token as an Authorization header carries it: no whitespace, no control characters. */
 const bearerToken = z
@@ -181,7 +176,7 @@ export function loadFederationConfig(argv: readonly string[], env: NodeJS.Proces
   }
   const raw: Record<string, unknown> = {};
   const file = (values['config'] as string | undefined) ?? env[federationEnvName('config')];
-  if (file) Object.assign(raw, readConfigFile(file));
+  if (file) Object.assign(raw, readConfigFile(file, new Set(Object.keys(federationConfigSchema.shape))));
   for (const flag of Object.keys(FEDERATION_FLAGS) as Flag[]) {
     if (flag === 'config') continue;
     const fromEnv = env[federationEnvName(flag)];
@@ -235,34 +230,6 @@ function readZoneTokenFile(file: string): string {
     ]);
   }
   return token.data;
-}
-
-function readConfigFile(file: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new CairnError('VALIDATION_FAILED', `cannot read the config file ${file}: ${(err as Error).message}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new CairnError('VALIDATION_FAILED', `the config file ${file} is not JSON: ${(err as Error).message}`);
-  }
-  if (!json || typeof json !== 'object' || Array.isArray(json)) {
-    throw new CairnError('VALIDATION_FAILED', `the config file ${file} must hold a JSON object`);
-  }
-  const known = new Set(Object.keys(federationConfigSchema.shape));
-  const unknown = Object.keys(json).filter((k) => !known.has(k));
-  if (unknown.length > 0) {
-    throw new CairnError(
-      'VALIDATION_FAILED',
-      `the config file ${file} has unknown settings: ${unknown.join(', ')}`,
-      unknown.map((k) => ({ field: k, message: `unknown setting (known: ${[...known].join(', ')})` })),
-    );
-  }
-  return json as Record<string, unknown>;
 }
 
 /** `dropAfterMs` -> `--drop-after-ms`, so errors name what the user typed. */
