@@ -22,7 +22,12 @@ export class JsonSocket {
 
   static open(
     url: string,
-    opts: { timeoutMs: number; headers?: Record<string, string>; dispatcher?: Dispatcher; now: () => number },
+    opts: {
+      timeoutMs: number;
+      headers?: Record<string, string>;
+      dispatcher?: Dispatcher | undefined;
+      now: () => number;
+    },
     events: SocketEvents,
   ): Promise<JsonSocket> {
     return new Promise((resolve, reject) => {

@@ -205,7 +205,7 @@ export class SessionClient {
           {
             timeoutMs: this.opts.connectTimeoutMs,
             headers: this.opts.headers,
-            ...(this.opts.dispatcher ? { dispatcher: this.opts.dispatcher } : {}),
+            dispatcher: this.opts.dispatcher,
             now: () => clock.now(),
           },
           { message: (text) => this.onMessage(text), close: () => onClosed() },

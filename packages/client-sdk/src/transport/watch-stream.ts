@@ -165,7 +165,7 @@ export class WatchStream {
           {
             timeoutMs: this.opts.connectTimeoutMs,
             headers: this.opts.headers,
-            ...(this.opts.dispatcher ? { dispatcher: this.opts.dispatcher } : {}),
+            dispatcher: this.opts.dispatcher,
             now: () => clock.now(),
           },
           {
